@@ -1,0 +1,229 @@
+/*
+ * chat.c: owns one client connection inside its child process: the
+ * greeting, the conversation (one reply per message, the commands), the
+ * raw echo mode, and how the connection ended.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chat.h"
+#include "conf.h"
+#include "frame.h"
+#include "log.h"
+#include "net.h"
+#include "proto.h"
+
+#define HELP_TEXT \
+	"Commands:\n" \
+	"  /help    this list\n" \
+	"  /time    the server's date and time\n" \
+	"  /whoami  your address and port as the server sees them\n" \
+	"  /quit    end the conversation\n" \
+	"Anything else is echoed back."
+
+static volatile sig_atomic_t chat_term;
+
+static void
+chat_on_term(int sig)
+{
+	(void)sig;
+	chat_term = 1;
+}
+
+/* The child's signals: SIGTERM asks it to say goodbye and finish. */
+void
+chat_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = chat_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+chat_terminating(void)
+{
+	return chat_term != 0;
+}
+
+/* Answer one command of the conversation; returns 1 when it ends it. */
+static int
+chat_command(struct chat *ch, const char *text)
+{
+	char buf[64];
+	struct tm tm;
+	time_t now;
+
+	if (strcmp(text, "/quit") == 0 || strcmp(text, "/exit") == 0) {
+		msgsock_sendf(ch->ms, "%d Goodbye", CODE_BYE);
+		ch->reason = "client quit";
+		return 1;
+	} else if (strcmp(text, "/help") == 0) {
+		msgsock_sendf(ch->ms, "%d %s", CODE_OK, HELP_TEXT);
+	} else if (strcmp(text, "/time") == 0) {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
+		msgsock_sendf(ch->ms, "%d %s", CODE_OK, buf);
+	} else if (strcmp(text, "/whoami") == 0) {
+		if (ch->user[0] != '\0')
+			msgsock_sendf(ch->ms, "%d You are %s, from %s port %d",
+			    CODE_OK, ch->user, ch->addr, ch->port);
+		else
+			msgsock_sendf(ch->ms, "%d You are %s port %d",
+			    CODE_OK, ch->addr, ch->port);
+	} else {
+		msgsock_sendf(ch->ms, "%d unknown command %.*s; try /help",
+		    CODE_ERROR, (int)utf8_prefix(text, 64), text);
+	}
+	return 0;
+}
+
+/* Say why a receive failed, to the client where it can still hear. */
+void
+chat_recv_failed(struct chat *ch, int err)
+{
+	char esc[128];
+
+	switch (err) {
+	case MS_EOF:
+		ch->reason = "client closed the connection";
+		break;
+	case MS_ETIMEOUT:
+		msgsock_sendf(ch->ms, "%d idle timeout, closing", CODE_CLOSING);
+		ch->reason = "idle timeout";
+		break;
+	case MS_ETRUNC:
+		ch->reason = "connection closed mid-message";
+		break;
+	case MS_EHEADER:
+	case MS_ETOOBIG:
+	case MS_EUTF8:
+	case MS_ENUL:
+		msgsock_sendf(ch->ms, "%d protocol error: %s, closing",
+		    CODE_CLOSING, msgsock_strerror(err));
+		log_warnx("protocol error from %s port %d: %s", ch->addr,
+		    ch->port, msgsock_strerror(err));
+		ch->reason = "protocol error";
+		ch->status = CHAT_EXIT_PROTO;
+		break;
+	default:
+		if (errno == EINTR && chat_terminating()) {
+			msgsock_sendf(ch->ms, "%d server shutting down",
+			    CODE_CLOSING);
+			ch->reason = "server shutting down";
+			break;
+		}
+		strlcpy(esc, msgsock_strerror(err), sizeof(esc));
+		ch->reason = errno == ECONNRESET ? "connection reset" :
+		    "read error";
+		if (errno != ECONNRESET)
+			log_warnx("read from %s port %d: %s", ch->addr,
+			    ch->port, esc);
+		break;
+	}
+}
+
+/* The conversation: every message gets exactly one reply. */
+void
+chat_converse(struct chat *ch)
+{
+	char *text, esc[256];
+	size_t len;
+	int r;
+
+	msgsock_set_timeout(ch->ms, ch->conf->idle_timeout * 1000);
+	for (;;) {
+		if ((r = msgsock_recv(ch->ms, &text, &len)) != MS_OK) {
+			chat_recv_failed(ch, r);
+			return;
+		}
+		ch->nmessages++;
+		if (log_getverbose() > 0)
+			log_debug("message from %s port %d: %s", ch->addr,
+			    ch->port, log_escape(text, esc, sizeof(esc)));
+		if (text[0] == '/')
+			r = chat_command(ch, text);
+		else
+			r = msgsock_sendf(ch->ms, "%d %s", CODE_OK, text) ==
+			    MS_OK ? 0 : (ch->reason = "write failed", 1);
+		free(text);
+		if (r)
+			return;
+	}
+}
+
+/* Raw mode: no framing, bytes echoed back as they arrive. */
+static void
+chat_raw(struct chat *ch)
+{
+	char buf[4096];
+	ssize_t n;
+
+	msgsock_set_timeout(ch->ms, ch->conf->idle_timeout * 1000);
+	for (;;) {
+		if ((n = msgsock_read_raw(ch->ms, buf, sizeof(buf))) <= 0) {
+			ch->reason = n == 0 ? "client closed the connection" :
+			    n == MS_ETIMEOUT ? "idle timeout" : "read error";
+			return;
+		}
+		if (msgsock_write_raw(ch->ms, buf, (size_t)n) != MS_OK) {
+			ch->reason = "write failed";
+			return;
+		}
+		ch->nmessages++;
+	}
+}
+
+/* Serve one accepted connection; returns the child's exit status. */
+int
+chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss)
+{
+	struct chat ch;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.conf = conf;
+	ch.status = CHAT_EXIT_OK;
+	net_addr_str(ss, ch.addr, sizeof(ch.addr), &ch.port);
+	log_info("connection from %s port %d", ch.addr, ch.port);
+	if ((ch.ms = msgsock_new(fd, conf->max_message)) == NULL) {
+		log_warn("connection from %s port %d", ch.addr, ch.port);
+		return CHAT_EXIT_ERROR;
+	}
+	msgsock_set_interrupt(ch.ms, chat_terminating);
+	msgsock_set_timeout(ch.ms, ch.conf->idle_timeout * 1000);
+	if (conf->mode == MODE_RAW)
+		chat_raw(&ch);
+	else if (msgsock_sendf(ch.ms, "%d %s/%d authchatd ready, mode %s; "
+	    "/help for commands", CODE_GREETING, PROTO_NAME, PROTO_VERSION,
+	    conf_mode_name(conf->mode)) == MS_OK)
+		chat_converse(&ch);
+	else
+		ch.reason = "write failed";
+	log_info("disconnected %s port %d: %s (%lu messages)", ch.addr,
+	    ch.port, ch.reason ? ch.reason : "done", ch.nmessages);
+	msgsock_free(ch.ms);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	return ch.status;
+}

@@ -1,0 +1,36 @@
+/*
+ * chat.h: one client connection in its child process.
+ */
+#ifndef CHAT_H
+#define CHAT_H
+
+#include <sys/socket.h>
+
+#include "net.h"
+
+/* Child exit statuses: how the connection ended, for the parent. */
+#define CHAT_EXIT_OK		0
+#define CHAT_EXIT_ERROR		1
+#define CHAT_EXIT_PROTO		2
+
+struct conf;
+struct msgsock;
+
+struct chat {
+	const struct conf	*conf;
+	struct msgsock		*ms;
+	char			 addr[NET_ADDRSTRLEN];
+	int			 port;
+	char			 user[64];
+	const char		*reason;	/* why it ended, for the log */
+	unsigned long		 nmessages;
+	int			 status;	/* CHAT_EXIT_* */
+};
+
+void	chat_signals(void);
+int	chat_terminating(void);
+int	chat_run(const struct conf *, int, const struct sockaddr_storage *);
+void	chat_converse(struct chat *);
+void	chat_recv_failed(struct chat *, int);
+
+#endif /* CHAT_H */

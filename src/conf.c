@@ -1,0 +1,378 @@
+/*
+ * conf.c: owns authchatd's settings: embedded defaults, the parser of
+ * authchatd.conf(5) ("key value" lines, '#' comments) and strict parsing
+ * of ports and durations shared with the command line.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "conf.h"
+#include "frame.h"
+#include "log.h"
+
+#ifndef STATE_DIR
+#define STATE_DIR	"/var/lib/authchatd"
+#endif
+
+#define CONF_LINE_MAX	1024
+#define MAX_MESSAGE_CAP	(16 * 1024 * 1024)
+
+struct conf_key {
+	const char	*name;
+	int		(*set)(struct conf *, const char *, const char **);
+};
+
+static const char *mode_names[] = { "echo", "raw", "ident", "auth" };
+
+/* Embedded defaults: what authchatd does with no file and no options. */
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = CONF_DEFAULT_PORT;
+	c->mode = MODE_ECHO;
+	c->syslog_facility = LOG_DAEMON;
+	strlcpy(c->facility_name, "daemon", sizeof(c->facility_name));
+	strlcpy(c->state_dir, STATE_DIR, sizeof(c->state_dir));
+	c->max_children = 64;
+	c->max_message = FRAME_DEFAULT_MAX;
+	c->idle_timeout = 300;
+}
+
+const char *
+conf_mode_name(enum conf_mode m)
+{
+	return mode_names[m];
+}
+
+/* A TCP port: digits only, 1..65535. */
+int
+conf_parse_port(const char *s, int *port, const char **why)
+{
+	const char *errstr;
+	long long v;
+
+	if (s[0] < '0' || s[0] > '9') {
+		*why = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	v = strtonum(s, 1, 65535, &errstr);
+	if (errstr != NULL) {
+		*why = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+/* Seconds, or a number with suffix s, m, h or d; at most 365 days. */
+int
+conf_parse_duration(const char *s, int *secs, const char **why)
+{
+	char num[32];
+	const char *errstr;
+	long long v, mult = 1;
+	size_t n = strlen(s);
+
+	*why = "duration must be a number of seconds, or with s, m, h or d";
+	if (n == 0 || n >= sizeof(num) || !isdigit((unsigned char)s[0]))
+		return -1;
+	strlcpy(num, s, sizeof(num));
+	switch (num[n - 1]) {
+	case 's': mult = 1; num[n - 1] = '\0'; break;
+	case 'm': mult = 60; num[n - 1] = '\0'; break;
+	case 'h': mult = 3600; num[n - 1] = '\0'; break;
+	case 'd': mult = 86400; num[n - 1] = '\0'; break;
+	default: break;
+	}
+	v = strtonum(num, 0, 365LL * 86400 / mult, &errstr);
+	if (errstr != NULL) {
+		*why = "duration out of range (at most 365d)";
+		return -1;
+	}
+	*secs = (int)(v * mult);
+	return 0;
+}
+
+static int
+set_port(struct conf *c, const char *v, const char **why)
+{
+	if (conf_parse_port(v, &c->port, why) == -1)
+		return -1;
+	c->port_set = 1;
+	return 0;
+}
+
+/* One or more addresses separated by blanks; the key may repeat. */
+static int
+set_listen(struct conf *c, const char *v, const char **why)
+{
+	char buf[CONF_LINE_MAX], *p, *tok, *save = NULL;
+
+	strlcpy(buf, v, sizeof(buf));
+	for (p = buf; (tok = strtok_r(p, " \t", &save)) != NULL; p = NULL) {
+		if (c->nlisten >= CONF_MAX_LISTEN) {
+			*why = "too many listen addresses (at most 16)";
+			return -1;
+		}
+		if (strlen(tok) >= sizeof(c->listen[0])) {
+			*why = "listen address too long";
+			return -1;
+		}
+		strlcpy(c->listen[c->nlisten++], tok, sizeof(c->listen[0]));
+	}
+	return 0;
+}
+
+static int
+set_mode(struct conf *c, const char *v, const char **why)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (strcmp(v, mode_names[i]) == 0) {
+			c->mode = (enum conf_mode)i;
+			return 0;
+		}
+	}
+	*why = "mode must be echo, raw, ident or auth";
+	return -1;
+}
+
+static int
+set_path(char *dst, size_t len, const char *v, const char **why)
+{
+	if (strlcpy(dst, v, len) >= len) {
+		*why = "path too long";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_log_file(struct conf *c, const char *v, const char **why)
+{
+	return set_path(c->log_file, sizeof(c->log_file), v, why);
+}
+
+static int
+set_pid_file(struct conf *c, const char *v, const char **why)
+{
+	return set_path(c->pid_file, sizeof(c->pid_file), v, why);
+}
+
+static int
+set_state_dir(struct conf *c, const char *v, const char **why)
+{
+	return set_path(c->state_dir, sizeof(c->state_dir), v, why);
+}
+
+static int
+set_facility(struct conf *c, const char *v, const char **why)
+{
+	int f;
+
+	if ((f = log_facility(v)) == -1) {
+		*why = "unknown syslog facility (daemon, auth, authpriv, user, "
+		    "local0..local7)";
+		return -1;
+	}
+	c->syslog_facility = f;
+	strlcpy(c->facility_name, v, sizeof(c->facility_name));
+	return 0;
+}
+
+static int
+set_max_children(struct conf *c, const char *v, const char **why)
+{
+	const char *errstr;
+
+	c->max_children = (int)strtonum(v, 1, 4096, &errstr);
+	if (errstr != NULL) {
+		*why = "max_children must be a number from 1 to 4096";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_max_message(struct conf *c, const char *v, const char **why)
+{
+	const char *errstr;
+
+	c->max_message = (size_t)strtonum(v, 1, MAX_MESSAGE_CAP, &errstr);
+	if (errstr != NULL) {
+		*why = "max_message must be a number from 1 to 16777216";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_idle_timeout(struct conf *c, const char *v, const char **why)
+{
+	if (conf_parse_duration(v, &c->idle_timeout, why) == -1)
+		return -1;
+	if (c->idle_timeout == 0) {
+		*why = "idle_timeout must be at least 1s";
+		return -1;
+	}
+	return 0;
+}
+
+static const struct conf_key keys[] = {
+	{ "port", set_port },
+	{ "listen", set_listen },
+	{ "mode", set_mode },
+	{ "log_file", set_log_file },
+	{ "syslog_facility", set_facility },
+	{ "pid_file", set_pid_file },
+	{ "state_dir", set_state_dir },
+	{ "max_children", set_max_children },
+	{ "max_message", set_max_message },
+	{ "idle_timeout", set_idle_timeout },
+};
+
+/* Set one key; on error writes the reason to err and returns -1. */
+int
+conf_set(struct conf *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(key, keys[i].name) != 0)
+			continue;
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s: missing value", key);
+			return -1;
+		}
+		if (keys[i].set(c, value, &why) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	snprintf(err, errlen, "unknown key \"%.64s\"", key);
+	return -1;
+}
+
+/* Split a line into key and value, trimming blanks and comments. */
+static int
+conf_split(char *line, char **key, char **value)
+{
+	char *p, *end;
+
+	if ((p = strchr(line, '#')) != NULL)
+		*p = '\0';
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (*p == '\0')
+		return 0;
+	*key = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t')
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*value = p;
+	return 1;
+}
+
+/*
+ * Read one line into buf without its newline.  Returns the line length,
+ * -1 at end of file, -2 for a line over the limit (the rest is skipped),
+ * -3 for a line with a NUL byte.
+ */
+static int
+conf_readline(FILE *fp, char *buf, size_t size)
+{
+	size_t n = 0;
+	int ch, bad = 0;
+
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			bad = -3;
+		else if (n + 1 >= size)
+			bad = bad ? bad : -2;
+		else
+			buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	if (ch == EOF && n == 0 && bad == 0)
+		return -1;
+	return bad ? bad : (int)n;
+}
+
+/* Read a config file; every problem is logged with file:line. */
+int
+conf_load(struct conf *c, const char *path, int missing_ok)
+{
+	FILE *fp;
+	char line[CONF_LINE_MAX + 1], err[256], *key, *value;
+	int lineno = 0, errors = 0, r;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (missing_ok && errno == ENOENT)
+			return 0;
+		log_warn("%s", path);
+		return -1;
+	}
+	while ((r = conf_readline(fp, line, sizeof(line))) != -1) {
+		lineno++;
+		if (r == -2 || r == -3) {
+			log_warnx("%s:%d: %s", path, lineno, r == -2 ?
+			    "line too long (at most 1024 bytes)" :
+			    "NUL byte in line");
+			errors++;
+			continue;
+		}
+		if (conf_split(line, &key, &value) == 0)
+			continue;
+		if (conf_set(c, key, value, err, sizeof(err)) == -1) {
+			log_warnx("%s:%d: %s", path, lineno, err);
+			errors++;
+		}
+	}
+	if (ferror(fp)) {
+		log_warn("%s", path);
+		errors++;
+	}
+	fclose(fp);
+	return errors ? -1 : 0;
+}
+
+/* Print the effective configuration, every key (authchatd -T). */
+void
+conf_dump(const struct conf *c, FILE *fp)
+{
+	int i;
+
+	fprintf(fp, "port %d\n", c->port);
+	if (c->nlisten == 0)
+		fprintf(fp, "listen * ::\n");
+	for (i = 0; i < c->nlisten; i++)
+		fprintf(fp, "listen %s\n", c->listen[i]);
+	fprintf(fp, "mode %s\n", conf_mode_name(c->mode));
+	fprintf(fp, "log_file %s\n", c->log_file[0] ? c->log_file : "none");
+	fprintf(fp, "syslog_facility %s\n", c->facility_name);
+	fprintf(fp, "pid_file %s\n", c->pid_file[0] ? c->pid_file : "none");
+	fprintf(fp, "state_dir %s\n", c->state_dir);
+	fprintf(fp, "max_children %d\n", c->max_children);
+	fprintf(fp, "max_message %zu\n", c->max_message);
+	fprintf(fp, "idle_timeout %d\n", c->idle_timeout);
+}

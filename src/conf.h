@@ -1,0 +1,47 @@
+/*
+ * conf.h: the daemon's settings, from embedded defaults, authchatd.conf(5)
+ * and the command line, in that order of precedence (last wins).
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONF_MAX_LISTEN		16
+#define CONF_DEFAULT_PORT	9090
+
+enum conf_mode {
+	MODE_ECHO,
+	MODE_RAW,
+	MODE_IDENT,
+	MODE_AUTH
+};
+
+struct conf {
+	int		 port;
+	int		 port_set;		/* from file or command line */
+	char		 listen[CONF_MAX_LISTEN][256];
+	int		 nlisten;		/* 0: all addresses */
+	enum conf_mode	 mode;
+	char		 log_file[PATH_MAX];
+	int		 syslog_facility;
+	char		 facility_name[16];
+	char		 pid_file[PATH_MAX];
+	char		 state_dir[PATH_MAX];
+	int		 max_children;
+	size_t		 max_message;
+	int		 idle_timeout;		/* seconds */
+};
+
+void		 conf_defaults(struct conf *);
+int		 conf_load(struct conf *, const char *path, int missing_ok);
+int		 conf_set(struct conf *, const char *key, const char *value,
+		    char *err, size_t errlen);
+const char	*conf_mode_name(enum conf_mode);
+int		 conf_parse_port(const char *, int *, const char **);
+int		 conf_parse_duration(const char *, int *, const char **);
+void		 conf_dump(const struct conf *, FILE *);
+
+#endif /* CONF_H */

@@ -1,0 +1,120 @@
+# helpers.bash: shared set-up for the bats suite.  Every test gets its own
+# temp dir and its own daemon on a free loopback port; teardown kills only
+# the PIDs the test started.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${BUILDDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${SRCDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+AUTHCHATD="$BUILDDIR/authchatd"
+AUTHCHAT="$BUILDDIR/authchat"
+TPEER="$BUILDDIR/tpeer"
+
+setup() {
+	TMP=$(mktemp -d "${BATS_RUN_TMPDIR:-/tmp}/t.XXXXXX")
+	DAEMON_PID=
+	EXTRA_PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${EXTRA_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	[ -n "$DAEMON_PID" ] && stop_daemon
+	if [ -n "${TMUX_SOCK:-}" ]; then
+		tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+	fi
+	return 0
+}
+
+# start_daemon [ARGS...]: detached daemon on a free loopback port.  It
+# exits 0 only once it listens and wrote its pidfile: that is readiness.
+start_daemon() {
+	local tries
+	for tries in 1 2 3 4 5 6 7 8 9 10; do
+		PORT=$((20000 + RANDOM % 12000))
+		if "$AUTHCHATD" -f /dev/null -b "${BIND:-127.0.0.1}" -p "$PORT" \
+		    -l "$TMP/authchatd.log" -P "$TMP/authchatd.pid" "$@" \
+		    2>"$TMP/start.err"; then
+			DAEMON_PID=$(cat "$TMP/authchatd.pid")
+			return 0
+		fi
+		grep -q 'Address already in use' "$TMP/start.err" || break
+	done
+	cat "$TMP/start.err" >&2
+	return 1
+}
+
+# stop_daemon: SIGTERM, then wait (bounded) until the process is gone.
+stop_daemon() {
+	local i
+	kill -TERM "$DAEMON_PID" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		[ -e "/proc/$DAEMON_PID" ] || break
+		sleep 0.05
+	done
+	if [ -e "/proc/$DAEMON_PID" ]; then
+		kill -9 "$DAEMON_PID" 2>/dev/null
+		DAEMON_PID=
+		return 1
+	fi
+	DAEMON_PID=
+}
+
+# children_of PID [STATE]: the PIDs whose parent is PID (in STATE, e.g. Z).
+children_of() {
+	local f line rest st pp p
+	for f in /proc/[0-9]*/stat; do
+		{ read -r line <"$f"; } 2>/dev/null || continue
+		rest=${line##*) }
+		read -r st pp _ <<<"$rest"
+		[ "$pp" = "$1" ] || continue
+		[ -z "${2:-}" ] || [ "$st" = "$2" ] || continue
+		p=${f#/proc/}
+		echo "${p%/stat}"
+	done
+}
+
+# wait_for COMMAND...: retry a condition for up to 10 s (readiness poll).
+wait_for() {
+	local i
+	for i in $(seq 1 200); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+log_has() {
+	grep -qF -- "$1" "$TMP/authchatd.log"
+}
+
+# count_children: how many children the daemon has right now.
+count_children() {
+	children_of "$DAEMON_PID" | wc -l
+}
+
+# chat TEXT...: run the real client with stdin from a pipe.
+chat() {
+	printf '%s\n' "$@" | "$AUTHCHAT" -H 127.0.0.1 -p "$PORT"
+}
+
+# tmux_start NAME CMD: a program in a pty under a private tmux server.
+tmux_start() {
+	TMUX_SOCK="$TMP/tmux.sock"
+	tmux -S "$TMUX_SOCK" new-session -d -s t -x 200 -y 50 "$1"
+}
+
+screen_has() {
+	tmux -S "$TMUX_SOCK" capture-pane -p -t t | grep -qF -- "$1"
+}
+
+screen() {
+	tmux -S "$TMUX_SOCK" capture-pane -p -t t
+}
+
+type_keys() {
+	tmux -S "$TMUX_SOCK" send-keys -t t "$@"
+}
