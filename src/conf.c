@@ -96,10 +96,10 @@ conf_parse_duration(const char *s, int *secs, const char **why)
 	default: break;
 	}
 	v = strtonum(num, 0, 365LL * 86400 / mult, &errstr);
-	if (errstr != NULL) {
+	if (errstr != NULL && strcmp(errstr, "too large") == 0)
 		*why = "duration out of range (at most 365d)";
+	if (errstr != NULL)
 		return -1;
-	}
 	*secs = (int)(v * mult);
 	return 0;
 }

@@ -25,7 +25,7 @@
 
 /* Open, bind and listen on one resolved address; -1 on failure. */
 static int
-net_listen_one(const struct addrinfo *ai)
+net_listen_one(const struct addrinfo *ai, int v6only)
 {
 	int fd, on = 1, saved;
 
@@ -36,7 +36,7 @@ net_listen_one(const struct addrinfo *ai)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
 	if (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+	    IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
 		goto fail;
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 	    listen(fd, 128) == -1)
@@ -79,7 +79,8 @@ net_listen(const char *addr, int port, int *fds, int maxfds)
 			    host);
 			continue;
 		}
-		if ((fd = net_listen_one(ai)) == -1) {
+		/* all addresses: one IPv4 and one IPv6-only socket */
+		if ((fd = net_listen_one(ai, addr == NULL)) == -1) {
 			if (addr == NULL && ai->ai_family == AF_INET6 &&
 			    errno == EAFNOSUPPORT)
 				continue;

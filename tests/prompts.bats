@@ -5,9 +5,9 @@ load helpers
 
 @test "client: empty answers take the defaults" {
 	tmux_start "'$AUTHCHAT' 2>&1; echo EXIT=\$?; sleep 60"
-	wait_for screen_has "Host [localhost]: "
+	wait_for screen_has "Host [localhost]:"
 	type_keys Enter
-	wait_for screen_has "Port [9090]: "
+	wait_for screen_has "Port [9090]:"
 	type_keys Enter
 	# nothing of ours listens on 9090 unless something else does: either
 	# way the client must have used localhost port 9090
@@ -19,11 +19,11 @@ load helpers
 @test "client: bad answers are refused with the reason and asked again" {
 	start_daemon
 	tmux_start "'$AUTHCHAT' 2>&1; echo EXIT=\$?; sleep 60"
-	wait_for screen_has "Host [localhost]: "
+	wait_for screen_has "Host [localhost]:"
 	type_keys "no.such.host.invalid" Enter
 	wait_for screen_has "cannot resolve no.such.host.invalid"
 	type_keys "127.0.0.1" Enter
-	wait_for screen_has "Port [9090]: "
+	wait_for screen_has "Port [9090]:"
 	type_keys "http" Enter
 	wait_for screen_has 'bad port "http": port must be a number from 1 to 65535'
 	type_keys "65536" Enter
@@ -38,12 +38,12 @@ load helpers
 	wait_for eval '[ "$(screen | grep -c "^hi there$")" -eq 1 ]'
 	type_keys C-d
 	wait_for screen_has "EXIT=0"
-	assert_output --partial "EXIT=0" || screen_has "Goodbye"
+	screen_has "Goodbye"
 }
 
 @test "client: Ctrl-D at the host question exits cleanly" {
 	tmux_start "'$AUTHCHAT'; echo EXIT=\$?; sleep 60"
-	wait_for screen_has "Host [localhost]: "
+	wait_for screen_has "Host [localhost]:"
 	type_keys C-d
 	wait_for screen_has "EXIT=0"
 }
@@ -61,7 +61,7 @@ load helpers
 @test "daemon: asks its port in the foreground on a terminal" {
 	port=$((20000 + RANDOM % 12000))
 	tmux_start "'$AUTHCHATD' -d -f /dev/null -b 127.0.0.1 -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid'; echo EXIT=\$?; sleep 60"
-	wait_for screen_has "Port [9090]: "
+	wait_for screen_has "Port [9090]:"
 	type_keys "0" Enter
 	wait_for screen_has 'bad port "0": port must be a number from 1 to 65535'
 	type_keys "$port" Enter
@@ -78,7 +78,7 @@ load helpers
 # so about port 9090, which proves the default was used just as well.
 daemon_default_port() {
 	tmux_start "'$AUTHCHATD' -d -f /dev/null -b 127.0.0.1 -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid' 2>&1; echo EXIT=\$?; sleep 60"
-	wait_for screen_has "Port [9090]: "
+	wait_for screen_has "Port [9090]:"
 	type_keys "$@"
 	wait_for eval 'test -s "$TMP/authchatd.pid" || screen_has EXIT='
 	if [ -s "$TMP/authchatd.pid" ]; then

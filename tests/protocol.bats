@@ -75,8 +75,9 @@ still_serving() {
 
 @test "the client refuses a server that is not authchat" {
 	PORT=$((20000 + RANDOM % 12000))
-	socat TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork \
-	    SYSTEM:'printf "0000000013220 smtp/1 hi"' &
+	printf '#!/bin/sh\nprintf "0000000013220 smtp/1 hi"\n' >"$TMP/fake"
+	chmod +x "$TMP/fake"
+	socat TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork EXEC:"$TMP/fake" &
 	EXTRA_PIDS+=($!)
 	wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null
 	run bash -c "echo | '$AUTHCHAT' -H 127.0.0.1 -p $PORT"

@@ -18,11 +18,11 @@ load helpers
 		4)	mkfifo "$TMP/f$i"
 			"$AUTHCHAT" -H 127.0.0.1 -p "$PORT" <"$TMP/f$i" >"$TMP/o$i" &
 			cpid=$!
-			exec 3>"$TMP/f$i"
+			exec 8>"$TMP/f$i"
 			wait_for grep -q ready "$TMP/o$i"
 			kill -9 "$cpid"
 			wait "$cpid" || true
-			exec 3>&- ;;
+			exec 8>&- ;;
 		esac
 	done
 	run chat "last one"

@@ -56,10 +56,10 @@ load helpers
 	mkfifo "$TMP/in"
 	"$TPEER" -p "$PORT" recv wait drain <"$TMP/in" >"$TMP/peer.out" &
 	EXTRA_PIDS+=($!)
-	exec 3>"$TMP/in"
+	exec 8>"$TMP/in"
 	wait_for grep -q '^220 ' "$TMP/peer.out"
 	stop_daemon
-	exec 3>&-
+	exec 8>&-
 	wait_for grep -q '^421 server shutting down' "$TMP/peer.out"
 	[ ! -e "$TMP/authchatd.pid" ]
 	log_has "stopped"
