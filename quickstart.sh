@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")"
 
 DEPS="build-essential autoconf automake pkgconf libcrypt-dev libbsd-dev
- bats bats-support bats-assert tmux netcat-openbsd socat mandoc clang"
+ libssl-dev bats bats-support bats-assert tmux netcat-openbsd socat mandoc
+ clang fail2ban"
 
 install_deps() {
 	missing=""

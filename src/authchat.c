@@ -20,6 +20,7 @@
 
 #include "ask.h"
 #include "conf.h"
+#include "cookie.h"
 #include "frame.h"
 #include "net.h"
 #include "proto.h"
@@ -34,6 +35,8 @@ struct reply {
 };
 
 static char line[FRAME_DEFAULT_MAX + 2];
+static char host[256];
+static int port;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -86,15 +89,26 @@ check_greeting(const struct reply *r)
 	}
 }
 
-/* Read a line from the user: without echo for secrets on a terminal. */
+/*
+ * Read a line from the user: without echo for secrets on a terminal.  A
+ * server prompt ends in a blank on a terminal, in a newline otherwise,
+ * so that scripted output stays one message a line.
+ */
 static int
-read_input(const char *prompt, int secret)
+read_input(const char *text, int secret)
 {
+	char prompt[256];
 	int tty = isatty(STDIN_FILENO);
 
+	if (text[0] == '\0')
+		prompt[0] = '\0';
+	else
+		snprintf(prompt, sizeof(prompt), "%s%s", text, tty ? " " :
+		    "\n");
 	if (secret && tty) {
+		/* on /dev/tty: echo goes off before the prompt is shown */
 		if (readpassphrase(prompt, line, sizeof(line),
-		    RPP_STDIN) == NULL)
+		    RPP_REQUIRE_TTY) == NULL)
 			return -1;
 		return 0;
 	}
@@ -122,6 +136,36 @@ send_input(struct msgsock *ms, const char *text)
 	return 0;
 }
 
+/*
+ * Messages about the session token: keep it, forget it, or offer it.
+ * Returns 1 when the message was handled here and is not shown.
+ */
+static int
+session(struct msgsock *ms, const struct reply *r)
+{
+	char tok[128] = "";
+	int err;
+
+	switch (r->code) {
+	case CODE_TOKEN:
+		cookie_save(host, port, r->text);
+		return 1;
+	case CODE_REVOKED:
+	case CODE_TOKEN_BAD:
+		cookie_forget(host, port);
+		return 0;
+	case CODE_TOKEN_ASK:
+		(void)cookie_load(host, port, tok, sizeof(tok));
+		err = msgsock_send(ms, tok);
+		explicit_bzero(tok, sizeof(tok));
+		if (err != MS_OK)
+			lost(err);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Show one server message where it belongs. */
 static void
 show(const struct reply *r)
@@ -139,7 +183,7 @@ show(const struct reply *r)
 static void
 turn(struct msgsock *ms, const struct reply *r)
 {
-	const char *prompt = isatty(STDIN_FILENO) ? "> " : "";
+	const char *prompt = isatty(STDIN_FILENO) ? ">" : "";
 
 	do {
 		if (CODE_IS_PROMPT(r->code)) {
@@ -168,8 +212,12 @@ converse(struct msgsock *ms)
 		}
 		if (first && !CODE_IS_CLOSING(r.code))
 			check_greeting(&r);
-		show(&r);
 		first = 0;
+		if (session(ms, &r)) {
+			free(msg);
+			continue;
+		}
+		show(&r);
 		if (CODE_IS_CLOSING(r.code))
 			exit(r.code == CODE_BYE ? 0 : 1);
 		if (!r.more)
@@ -181,10 +229,10 @@ converse(struct msgsock *ms)
 int
 main(int argc, char *argv[])
 {
-	char host[256] = "", ebuf[512];
+	char ebuf[512];
 	const char *why;
 	struct msgsock *ms;
-	int ch, port = 0, fd;
+	int ch, fd;
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "hH:p:")) != -1) {

@@ -21,6 +21,7 @@
 
 #include "ask.h"
 #include "conf.h"
+#include "db.h"
 #include "log.h"
 #include "net.h"
 #include "server.h"
@@ -96,11 +97,6 @@ load(struct conf *c)
 			return -1;
 		}
 	}
-	if (c->mode == MODE_IDENT || c->mode == MODE_AUTH) {
-		log_warnx("mode %s is not available yet",
-		    conf_mode_name(c->mode));
-		return -1;
-	}
 	if (absolute(c->log_file, sizeof(c->log_file)) == -1 ||
 	    absolute(c->pid_file, sizeof(c->pid_file)) == -1 ||
 	    absolute(c->state_dir, sizeof(c->state_dir)) == -1) {
@@ -117,6 +113,9 @@ reload(struct conf *c)
 	struct conf n;
 
 	if (load(&n) == -1)
+		return -1;
+	if ((n.mode == MODE_IDENT || n.mode == MODE_AUTH) &&
+	    db_init(n.state_dir) == -1)
 		return -1;
 	if (n.port != c->port || n.nlisten != c->nlisten ||
 	    memcmp(n.listen, c->listen, sizeof(n.listen)) != 0) {
@@ -278,6 +277,9 @@ main(int argc, char *argv[])
 	}
 	if (!conf.port_set && debug && isatty(STDIN_FILENO))
 		ask_port("authchatd", CONF_DEFAULT_PORT, &conf.port);
+	if ((conf.mode == MODE_IDENT || conf.mode == MODE_AUTH) &&
+	    db_init(conf.state_dir) == -1)
+		exit(1);
 	nfds = open_listeners(&conf, fds, CONF_MAX_LISTEN * 4);
 	if (conf.log_file[0] != '\0' && log_set_file(conf.log_file) == -1)
 		fatal("log file %s", conf.log_file);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "chat.h"
 #include "conf.h"
 #include "frame.h"
@@ -32,6 +33,9 @@
 	"  /whoami  your address and port as the server sees them\n" \
 	"  /quit    end the conversation\n" \
 	"Anything else is echoed back."
+#define AUTH_HELP_TEXT \
+	"\n  /passwd  change your password\n" \
+	"  /logout  end your session here and on this client"
 
 static volatile sig_atomic_t chat_term;
 
@@ -73,13 +77,15 @@ chat_command(struct chat *ch, const char *text)
 	char buf[64];
 	struct tm tm;
 	time_t now;
+	int r;
 
 	if (strcmp(text, "/quit") == 0 || strcmp(text, "/exit") == 0) {
 		msgsock_sendf(ch->ms, "%d Goodbye", CODE_BYE);
 		ch->reason = "client quit";
 		return 1;
 	} else if (strcmp(text, "/help") == 0) {
-		msgsock_sendf(ch->ms, "%d %s", CODE_OK, HELP_TEXT);
+		msgsock_sendf(ch->ms, "%d %s%s", CODE_OK, HELP_TEXT,
+		    ch->conf->mode == MODE_AUTH ? AUTH_HELP_TEXT : "");
 	} else if (strcmp(text, "/time") == 0) {
 		now = time(NULL);
 		localtime_r(&now, &tm);
@@ -92,6 +98,8 @@ chat_command(struct chat *ch, const char *text)
 		else
 			msgsock_sendf(ch->ms, "%d You are %s port %d",
 			    CODE_OK, ch->addr, ch->port);
+	} else if ((r = auth_command(ch, text)) != -1) {
+		return r;
 	} else {
 		msgsock_sendf(ch->ms, "%d unknown command %.*s; try /help",
 		    CODE_ERROR, (int)utf8_prefix(text, 64), text);
@@ -110,6 +118,15 @@ chat_recv_failed(struct chat *ch, int err)
 		ch->reason = "client closed the connection";
 		break;
 	case MS_ETIMEOUT:
+		if (ch->in_dialogue) {
+			msgsock_sendf(ch->ms, "%d Login grace time exceeded, "
+			    "closing", CODE_CLOSING);
+			log_warnx("Login grace time exceeded for %s port %d",
+			    ch->addr, ch->port);
+			ch->reason = "login grace time exceeded";
+			ch->status = CHAT_EXIT_GRACE;
+			break;
+		}
 		msgsock_sendf(ch->ms, "%d idle timeout, closing", CODE_CLOSING);
 		ch->reason = "idle timeout";
 		break;
@@ -195,6 +212,44 @@ chat_raw(struct chat *ch)
 	}
 }
 
+/* The dialogue succeeded: greet the user and start the conversation. */
+int
+chat_welcome(struct chat *ch, const char *word)
+{
+	return msgsock_sendf(ch->ms, "%d %s, %s", CODE_OK, word, ch->user) ==
+	    MS_OK ? 0 : -1;
+}
+
+/* The greeting, the mode's dialogue under the grace deadline, then talk. */
+static void
+chat_framed(struct chat *ch)
+{
+	struct timespec deadline;
+	int dialogue = ch->conf->mode == MODE_IDENT ||
+	    ch->conf->mode == MODE_AUTH;
+	int r = 0;
+
+	if (msgsock_sendf(ch->ms, "%d%c%s/%d authchatd ready, mode %s; "
+	    "/help for commands", CODE_GREETING, dialogue ? '-' : ' ',
+	    PROTO_NAME, PROTO_VERSION, conf_mode_name(ch->conf->mode)) !=
+	    MS_OK) {
+		ch->reason = "write failed";
+		return;
+	}
+	if (dialogue) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += ch->conf->login_grace_time;
+		msgsock_set_deadline(ch->ms, &deadline);
+		ch->in_dialogue = 1;
+		r = ch->conf->mode == MODE_IDENT ? auth_ident(ch) :
+		    auth_login(ch);
+		ch->in_dialogue = 0;
+		msgsock_set_deadline(ch->ms, NULL);
+	}
+	if (r == 0)
+		chat_converse(ch);
+}
+
 /* Serve one accepted connection; returns the child's exit status. */
 int
 chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss)
@@ -214,12 +269,8 @@ chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss)
 	msgsock_set_timeout(ch.ms, ch.conf->idle_timeout * 1000);
 	if (conf->mode == MODE_RAW)
 		chat_raw(&ch);
-	else if (msgsock_sendf(ch.ms, "%d %s/%d authchatd ready, mode %s; "
-	    "/help for commands", CODE_GREETING, PROTO_NAME, PROTO_VERSION,
-	    conf_mode_name(conf->mode)) == MS_OK)
-		chat_converse(&ch);
 	else
-		ch.reason = "write failed";
+		chat_framed(&ch);
 	log_info("disconnected %s port %d: %s (%lu messages)", ch.addr,
 	    ch.port, ch.reason ? ch.reason : "done", ch.nmessages);
 	msgsock_free(ch.ms);

@@ -12,6 +12,8 @@
 #define CHAT_EXIT_OK		0
 #define CHAT_EXIT_ERROR		1
 #define CHAT_EXIT_PROTO		2
+#define CHAT_EXIT_AUTHFAIL	3
+#define CHAT_EXIT_GRACE		4
 
 struct conf;
 struct msgsock;
@@ -22,6 +24,8 @@ struct chat {
 	char			 addr[NET_ADDRSTRLEN];
 	int			 port;
 	char			 user[64];
+	char			 digest[65];	/* this connection's session */
+	int			 in_dialogue;	/* before the conversation */
 	const char		*reason;	/* why it ended, for the log */
 	unsigned long		 nmessages;
 	int			 status;	/* CHAT_EXIT_* */
@@ -32,5 +36,6 @@ int	chat_terminating(void);
 int	chat_run(const struct conf *, int, const struct sockaddr_storage *);
 void	chat_converse(struct chat *);
 void	chat_recv_failed(struct chat *, int);
+int	chat_welcome(struct chat *, const char *);
 
 #endif /* CHAT_H */

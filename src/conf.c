@@ -47,6 +47,13 @@ conf_defaults(struct conf *c)
 	c->max_children = 64;
 	c->max_message = FRAME_DEFAULT_MAX;
 	c->idle_timeout = 300;
+	c->login_grace_time = 60;
+	c->registration = 1;
+	c->min_password = 8;
+	c->session_idle = 30 * 60;
+	c->session_lifetime = 7 * 86400;
+	c->hash_cost = 0;
+	c->fail_delay = 1;
 }
 
 const char *
@@ -218,13 +225,87 @@ set_max_message(struct conf *c, const char *v, const char **why)
 	return 0;
 }
 
+/* A duration of at least one second. */
+static int
+set_positive(int *dst, const char *key, const char *v, const char **why)
+{
+	static char buf[64];
+
+	if (conf_parse_duration(v, dst, why) == -1)
+		return -1;
+	if (*dst == 0) {
+		snprintf(buf, sizeof(buf), "%s must be at least 1s", key);
+		*why = buf;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_idle_timeout(struct conf *c, const char *v, const char **why)
 {
-	if (conf_parse_duration(v, &c->idle_timeout, why) == -1)
+	return set_positive(&c->idle_timeout, "idle_timeout", v, why);
+}
+
+static int
+set_grace(struct conf *c, const char *v, const char **why)
+{
+	return set_positive(&c->login_grace_time, "login_grace_time", v, why);
+}
+
+static int
+set_session_idle(struct conf *c, const char *v, const char **why)
+{
+	return set_positive(&c->session_idle, "session_idle", v, why);
+}
+
+static int
+set_session_lifetime(struct conf *c, const char *v, const char **why)
+{
+	return set_positive(&c->session_lifetime, "session_lifetime", v, why);
+}
+
+static int
+set_fail_delay(struct conf *c, const char *v, const char **why)
+{
+	return conf_parse_duration(v, &c->fail_delay, why);
+}
+
+static int
+set_registration(struct conf *c, const char *v, const char **why)
+{
+	if (strcmp(v, "yes") == 0)
+		c->registration = 1;
+	else if (strcmp(v, "no") == 0)
+		c->registration = 0;
+	else {
+		*why = "registration must be yes or no";
 		return -1;
-	if (c->idle_timeout == 0) {
-		*why = "idle_timeout must be at least 1s";
+	}
+	return 0;
+}
+
+static int
+set_min_password(struct conf *c, const char *v, const char **why)
+{
+	const char *errstr;
+
+	c->min_password = (int)strtonum(v, 1, 1024, &errstr);
+	if (errstr != NULL) {
+		*why = "min_password must be a number from 1 to 1024";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_hash_cost(struct conf *c, const char *v, const char **why)
+{
+	const char *errstr;
+
+	c->hash_cost = (unsigned long)strtonum(v, 0, 11, &errstr);
+	if (errstr != NULL) {
+		*why = "hash_cost must be a number from 0 (default) to 11";
 		return -1;
 	}
 	return 0;
@@ -241,6 +322,13 @@ static const struct conf_key keys[] = {
 	{ "max_children", set_max_children },
 	{ "max_message", set_max_message },
 	{ "idle_timeout", set_idle_timeout },
+	{ "login_grace_time", set_grace },
+	{ "registration", set_registration },
+	{ "min_password", set_min_password },
+	{ "session_idle", set_session_idle },
+	{ "session_lifetime", set_session_lifetime },
+	{ "hash_cost", set_hash_cost },
+	{ "fail_delay", set_fail_delay },
 };
 
 /* Set one key; on error writes the reason to err and returns -1. */
@@ -375,4 +463,11 @@ conf_dump(const struct conf *c, FILE *fp)
 	fprintf(fp, "max_children %d\n", c->max_children);
 	fprintf(fp, "max_message %zu\n", c->max_message);
 	fprintf(fp, "idle_timeout %d\n", c->idle_timeout);
+	fprintf(fp, "login_grace_time %d\n", c->login_grace_time);
+	fprintf(fp, "registration %s\n", c->registration ? "yes" : "no");
+	fprintf(fp, "min_password %d\n", c->min_password);
+	fprintf(fp, "session_idle %d\n", c->session_idle);
+	fprintf(fp, "session_lifetime %d\n", c->session_lifetime);
+	fprintf(fp, "hash_cost %lu\n", c->hash_cost);
+	fprintf(fp, "fail_delay %d\n", c->fail_delay);
 }

@@ -33,6 +33,13 @@ struct conf {
 	int		 max_children;
 	size_t		 max_message;
 	int		 idle_timeout;		/* seconds */
+	int		 login_grace_time;	/* seconds for the dialogue */
+	int		 registration;		/* unknown users may register */
+	int		 min_password;		/* bytes */
+	int		 session_idle;		/* seconds */
+	int		 session_lifetime;	/* seconds */
+	unsigned long	 hash_cost;		/* 0: libxcrypt's default */
+	int		 fail_delay;		/* seconds after a failure */
 };
 
 void		 conf_defaults(struct conf *);

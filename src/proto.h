@@ -17,11 +17,18 @@
 
 #define CODE_GREETING		220	/* "authchat/1 ..." first message */
 #define CODE_BYE		221	/* goodbye, server closes */
+#define CODE_TOKEN		235	/* a new session token: keep it */
+#define CODE_REVOKED		236	/* the session ended: forget the token */
 #define CODE_OK			250	/* reply, the client's turn */
 #define CODE_PROMPT		330	/* answer with plain input */
 #define CODE_SECRET		331	/* answer with secret input, no echo */
+#define CODE_TOKEN_ASK		332	/* answer with the kept token, or "" */
 #define CODE_CLOSING		421	/* service closing: busy, timeout, error */
 #define CODE_ERROR		500	/* error; the conversation goes on */
+#define CODE_BAD_NAME		501	/* a name that breaks the rules */
+#define CODE_AUTH_FAILED	530	/* login incorrect */
+#define CODE_TOKEN_BAD		535	/* token refused: forget it */
+#define CODE_REFUSED		550	/* a new password that breaks the rules */
 
 /* Class of a code, first digit. */
 #define CODE_CLASS(c)		((c) / 100)

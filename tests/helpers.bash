@@ -118,3 +118,29 @@ screen() {
 type_keys() {
 	tmux -S "$TMUX_SOCK" send-keys -t t "$@"
 }
+
+# start_auth MODE [CONF LINES...]: a daemon in ident or auth mode with a
+# private state dir; failures are not delayed unless a line says so.
+start_auth() {
+	local mode=$1 l
+	shift
+	STATE="$TMP/state"
+	export XDG_STATE_HOME="$TMP/xdg"
+	{
+		echo "mode $mode"
+		echo "state_dir $STATE"
+		echo "fail_delay 0"
+		for l in "$@"; do echo "$l"; done
+	} >"$TMP/auth.conf"
+	start_daemon -f "$TMP/auth.conf"
+}
+
+# token_file: where the client keeps its token for this daemon.
+token_file() {
+	echo "$XDG_STATE_HOME/authchat/127.0.0.1,$PORT"
+}
+
+# register NAME PASSWORD: a new user through the real client.
+register() {
+	chat "$1" "$2" "$2" /quit >/dev/null
+}
