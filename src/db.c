@@ -115,9 +115,10 @@ struct db_op {
 	int		 need;		/* DB_EXISTS: key must be absent,
 					   DB_NOTFOUND: key must be present */
 	const char	*key;
-	const union db_rec *add;	/* appended when nothing matched */
 	long long	 a, b;
 	const char	*user, *keep;
+	int		 adding;	/* add is appended if nothing matched */
+	union db_rec	 add;
 };
 
 /* What db_walk() hands each record to: a lookup or a list callback. */
@@ -156,7 +157,8 @@ static const struct db_table db_idents = {
 
 static const struct db_table db_sessions = {
 	"sessions", "a sessions line has 4 fields", 4, {
-	DB_FIELD(DB_F_DIGEST, db_session, digest, "digest is not 64 hex digits"),
+	DB_FIELD(DB_F_DIGEST, db_session, digest,
+	    "digest is not 64 hex digits"),
 	DB_FIELD(DB_F_NAME, db_session, user, "name is longer than 32 bytes"),
 	DB_FIELD(DB_F_TIME, db_session, created,
 	    "CREATED must be a number from 0 to 2^63-1"),
@@ -243,6 +245,7 @@ db_field_why(const struct db_field *fd, const union db_rec *r)
 		return db_hash_why(p);
 	if (fd->type == DB_F_ADDR)
 		return db_addr_why(p);
+	/* DB_F_DIGEST */
 	if (strlen(p) != DB_DIGEST_LEN ||
 	    strspn(p, "0123456789abcdef") != DB_DIGEST_LEN)
 		return fd->msg;
@@ -267,7 +270,7 @@ static const char *
 db_field_set(const struct db_field *fd, const char *s, union db_rec *r)
 {
 	char		*p = (char *)r + fd->off;
-	const char	*errstr = NULL;
+	const char	*errstr;
 	long long	 v;
 	int		 flag;
 
@@ -276,6 +279,8 @@ db_field_set(const struct db_field *fd, const char *s, union db_rec *r)
 		    strlen(s) > DB_NUM_MAX)
 			return fd->msg;
 		v = strtonum(s, 0, LLONG_MAX, &errstr);
+		if (errstr != NULL)
+			return fd->msg;
 		memcpy(p, &v, sizeof(v));
 	} else if (fd->type == DB_F_FLAG) {
 		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
@@ -284,7 +289,7 @@ db_field_set(const struct db_field *fd, const char *s, union db_rec *r)
 		memcpy(p, &flag, sizeof(flag));
 	} else if (strlcpy(p, s, fd->size) >= fd->size)
 		return fd->msg;
-	return errstr == NULL ? NULL : fd->msg;
+	return NULL;
 }
 
 /* One record as a line with its '\n'; the length, or -1. */
@@ -444,11 +449,12 @@ db_open(struct db_file *f, const struct db_table *t)
 static int
 db_next(struct db_file *f, const char **line, size_t *len, union db_rec *r)
 {
-	const char	*p = f->buf + f->off, *nl, *why = NULL;
+	const char	*p, *nl, *why = NULL;
 	int		 kind = DB_BAD;
 
 	if (f->off >= f->len)
-		return DB_EOF;
+		return DB_EOF;	/* also when buf is NULL: no file */
+	p = f->buf + f->off;
 	f->lineno++;
 	if ((nl = memchr(p, '\n', f->len - f->off)) == NULL) {
 		*len = f->len - f->off;
@@ -561,7 +567,7 @@ db_edit(union db_rec *r, int match, const struct db_op *op)
 	switch (op->edit) {
 	case DB_E_REPLACE:
 		if (match)
-			*r = *op->add;
+			*r = op->add;
 		return match ? DB_REPLACE : DB_KEEP;
 	case DB_E_DROP:
 		return match ? DB_DROP : DB_KEEP;
@@ -625,8 +631,8 @@ db_apply(struct db_file *f, const struct db_op *op, struct db_buf *out)
 		return DB_EXISTS;
 	if (!found && op->need == DB_NOTFOUND)
 		return DB_NOTFOUND;
-	if (!found && op->add != NULL) {
-		if (db_buf_rec(out, f->t, op->add) == -1)
+	if (!found && op->adding) {
+		if (db_buf_rec(out, f->t, &op->add) == -1)
 			return -1;
 		changed = 1;
 	}
@@ -770,12 +776,12 @@ db_change(const struct db_table *t, struct db_op *op)
 	const char	*why;
 	int		 lock, rc;
 
-	if (op->add != NULL) {
-		if ((why = db_rec_why(t, op->add)) != NULL) {
+	if (op->adding) {
+		if ((why = db_rec_why(t, &op->add)) != NULL) {
 			log_warnx("%s: bad record: %s", t->file, why);
 			return -1;
 		}
-		op->key = (const char *)op->add + t->f[0].off;
+		op->key = (const char *)&op->add + t->f[0].off;
 	}
 	if (op->key == NULL && op->user == NULL) {
 		log_warnx("%s: no key given", t->file);
@@ -794,18 +800,16 @@ static int
 db_put(const struct db_table *t, const void *rec, size_t size,
     struct db_op *op)
 {
-	union db_rec	 r;
-	int		 rc;
+	int	 rc;
 
 	if (rec == NULL) {
 		log_warnx("%s: no record given", t->file);
 		return -1;
 	}
-	memset(&r, 0, sizeof(r));
-	memcpy(&r, rec, size);
-	op->add = &r;
+	memcpy(&op->add, rec, size);
+	op->adding = 1;
 	rc = db_change(t, op);
-	explicit_bzero(&r, sizeof(r));
+	explicit_bzero(&op->add, sizeof(op->add));
 	return rc;
 }
 
@@ -835,7 +839,7 @@ db_list(const struct db_table *t, struct db_visit *v, int set)
 	return db_walk(t, v) == -1 ? -1 : 0;
 }
 
-/* Remember state_dir, make it 0700 if new, try the lock once. */
+/* Remember state_dir, make it 0700 if new, take the lock once. */
 int
 db_init(const char *state_dir)
 {

@@ -6,7 +6,8 @@
  * torn file when writers are killed at random, and (with FAULTSHIM set
  * to tests/faultshim.so) failed rename/fsync/write/open leaving the
  * old file byte-identical.  Each test uses its own dir under a mkdtemp
- * dir.  Prints each failure as file:line; last line "N passed, M failed".
+ * dir in $TMPDIR (kept on failure or with DB_TEST_KEEP set).  Prints
+ * each failure as file:line; last line "N passed, M failed".
  * "db_test --child-add DIR NAME LOG" is the mode re-executed under the
  * shim: it adds one user and exits 0, 1 (error) or 10 + result.
  */
@@ -22,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,8 +46,7 @@
 #define STORM_KIDS	6
 
 static int	 passed, failed;
-static char	 top[] = "/tmp/db_test.XXXXXX";
-static char	 logpath[PATH_MAX], dir[PATH_MAX];
+static char	 top[PATH_MAX / 2], logpath[PATH_MAX], dir[PATH_MAX];
 static char	 filebuf[FILE_BIG], filebuf2[FILE_BIG];
 
 /* Record one result; a failure names the line of the CHECK. */
@@ -484,8 +485,8 @@ static void
 test_comments(void)
 {
 	struct db_user	 u;
-	const char	*orig = "# authchatd users\n\nivan " HASH1
-			    " 1 0 0\n# petr left\n\nolga " HASH2 " 2 0 0\n# end\n";
+	const char	*orig = "# authchatd users\n\nivan " HASH1 " 1 0 0\n"
+			    "# petr left\n\nolga " HASH2 " 2 0 0\n# end\n";
 
 	CHECK(new_dir("comments") == 0);
 	puts_file("users", orig);
@@ -633,7 +634,9 @@ conc_child(int id)
 	int			 j;
 
 	for (j = 0; j < CONC_USERS; j++) {
-		(void)snprintf(name, sizeof(name), "c%d_u%d", id, j);
+		if (snprintf(name, sizeof(name), "c%d_u%d", id, j) >=
+		    (int)sizeof(name))
+			_exit(3);
 		if (db_user_add(mkuser(&u, name, HASH1, j)) != 0)
 			_exit(1);
 		if (j % 4 == 0 && db_session_add(mksession(&s, id * 100 + j,
@@ -663,8 +666,9 @@ test_concurrency(void)
 	CHECK(bad == 0);
 	for (i = 0; i < CONC_KIDS; i++)
 		for (j = 0; j < CONC_USERS; j++) {
-			(void)snprintf(name, sizeof(name), "c%d_u%d", i, j);
-			if (db_user_get(name, &u) != 0 || u.created != j)
+			if (snprintf(name, sizeof(name), "c%d_u%d", i, j) >=
+			    (int)sizeof(name) || db_user_get(name, &u) != 0 ||
+			    u.created != j)
 				missing++;
 		}
 	CHECK(missing == 0);
@@ -683,11 +687,13 @@ storm_child(int round, int id)
 	int			 j;
 
 	for (j = 0; j < 5000; j++) {
-		(void)snprintf(name, sizeof(name), "r%dw%dn%d", round, id, j);
+		if (snprintf(name, sizeof(name), "r%dw%dn%d", round, id, j) >=
+		    (int)sizeof(name))
+			_exit(3);
 		if (db_user_add(mkuser(&u, name, HASH2, j)) != 0)
 			_exit(1);
-		if (j % 3 == 0 && db_session_add(mksession(&s,
-		    (round + 1) * 1000000 + id * 10000 + j, name, 10, 10), 0, 0) != 0)
+		if (j % 3 == 0 && db_session_add(mksession(&s, (round + 1) *
+		    1000000 + id * 10000 + j, name, 10, 10), 0, 0) != 0)
 			_exit(2);
 	}
 	_exit(0);
@@ -737,7 +743,8 @@ static void
 test_torn(void)
 {
 	pid_t		 pids[STORM_KIDS];
-	unsigned int	 seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	unsigned int	 seed = (unsigned int)time(NULL) ^
+			    (unsigned int)getpid();
 	int		 r, i, before, after, temps, bad = 0, lost = 0;
 
 	printf("torn test seed %u\n", seed);
@@ -809,8 +816,9 @@ run_faulty(const char *shim, const char *fault, const char *match,
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
 		/* gcc's dynamic ASan runtime would refuse a preload first. */
-		(void)snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-		    old != NULL ? old : "", old != NULL ? ":" : "");
+		(void)snprintf(asan, sizeof(asan), "%s%s%s",
+		    old != NULL ? old : "", old != NULL ? ":" : "",
+		    "verify_asan_link_order=0");
 		setenv("ASAN_OPTIONS", asan, 1);
 		setenv("LD_PRELOAD", shim, 1);
 		if (fault != NULL)
@@ -843,7 +851,6 @@ test_faults(void)
 	}
 	CHECK(new_dir("faults") == 0);
 	puts_file("users", "# users\nivan " HASH1 " 1 0 0\n");
-	len = slurp(in_dir("users"), filebuf);
 	CHECK(run_faulty(shim, NULL, NULL, NULL, "ok1") == 0);
 	CHECK(db_user_get("ok1", &u) == 0);
 	len = slurp(in_dir("users"), filebuf);
@@ -872,13 +879,27 @@ test_faults(void)
 	CHECK(db_user_get("anna", &u) == DB_NOTFOUND && db_check() == 0);
 }
 
+/* nftw(3) callback: remove the tree below top, depth first. */
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(int argc, char *argv[])
 {
+	const char	*tmp;
+
 	if (argc == 5 && strcmp(argv[1], "--child-add") == 0)
 		return child_add(argv[2], argv[3], argv[4]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (mkdtemp(top) == NULL) {
+	tmp = getenv("TMPDIR");
+	if (snprintf(top, sizeof(top), "%s/db_test.XXXXXX", tmp != NULL ?
+	    tmp : "/tmp") >= (int)sizeof(top) || mkdtemp(top) == NULL) {
 		printf("mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
@@ -900,10 +921,7 @@ main(int argc, char *argv[])
 	test_torn();
 	test_faults();
 	if (failed == 0 && getenv("DB_TEST_KEEP") == NULL) {
-		char	 cmd[PATH_MAX + 16];
-
-		(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-		if (system(cmd) != 0)
+		if (nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 			printf("could not remove %s\n", top);
 	} else
 		printf("state kept in %s\n", top);
