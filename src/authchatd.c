@@ -24,6 +24,8 @@
 #include "db.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
+#include "priv.h"
 #include "server.h"
 
 #ifndef CONF_FILE
@@ -45,8 +47,8 @@ static char start_dir[PATH_MAX];	/* relative paths are from here */
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: authchatd [-dhnTv] [-b address] [-f file] "
-	    "[-l file] [-m mode] [-P file]\n\t\t [-p port]\n");
+	fprintf(stderr, "usage: authchatd [-DdhnTv] [-b address] [-f file] "
+	    "[-l file] [-m mode] [-P file]\n\t\t [-p port] [-u user]\n");
 	exit(2);
 }
 
@@ -238,14 +240,15 @@ int
 main(int argc, char *argv[])
 {
 	struct conf conf;
-	int ch, debug = 0, check = 0, dump = 0, verbose = 0;
+	int ch, debug = 0, foreground = 0, check = 0, dump = 0, verbose = 0;
 	int fds[CONF_MAX_LISTEN * 4], nfds, ready = -1, fd;
 
 	log_init(1, 0);
-	while ((ch = getopt(argc, argv, "b:df:hl:m:nP:p:Tv")) != -1) {
+	while ((ch = getopt(argc, argv, "b:Ddf:hl:m:nP:p:Tu:v")) != -1) {
 		switch (ch) {
 		case 'b': override("listen", optarg); break;
-		case 'd': debug = 1; break;
+		case 'D': foreground = 1; break;
+		case 'd': debug = foreground = 1; break;
 		case 'f':
 			if (strlcpy(conf_path, optarg, sizeof(conf_path)) >=
 			    sizeof(conf_path) || absolute(conf_path,
@@ -259,6 +262,7 @@ main(int argc, char *argv[])
 		case 'P': override("pid_file", optarg); break;
 		case 'p': override("port", optarg); break;
 		case 'T': dump = 1; break;
+		case 'u': override("user", optarg); break;
 		case 'v': verbose++; break;
 		default: usage();
 		}
@@ -275,22 +279,29 @@ main(int argc, char *argv[])
 			fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
-	if (!conf.port_set && debug && isatty(STDIN_FILENO))
-		ask_port("authchatd", CONF_DEFAULT_PORT, &conf.port);
+	if (priv_check(&conf) == -1)
+		exit(1);
 	if ((conf.mode == MODE_IDENT || conf.mode == MODE_AUTH) &&
 	    db_init(conf.state_dir) == -1)
 		exit(1);
-	nfds = open_listeners(&conf, fds, CONF_MAX_LISTEN * 4);
+	if ((nfds = notify_listen_fds(fds, CONF_MAX_LISTEN * 4)) == -1)
+		exit(1);
+	if (nfds == 0) {
+		if (!conf.port_set && foreground && isatty(STDIN_FILENO))
+			ask_port("authchatd", CONF_DEFAULT_PORT, &conf.port);
+		nfds = open_listeners(&conf, fds, CONF_MAX_LISTEN * 4);
+	}
 	if (conf.log_file[0] != '\0' && log_set_file(conf.log_file) == -1)
 		fatal("log file %s", conf.log_file);
-	if (!debug) {
+	if (!foreground)
 		ready = detach();
-		if (conf.log_file[0] == '\0')
-			log_init(0, conf.syslog_facility);
-	}
+	if (!debug && conf.log_file[0] == '\0')
+		log_init(0, conf.syslog_facility);
 	if (conf.pid_file[0] != '\0' && write_pidfile(conf.pid_file) == -1)
 		fatal("pidfile %s", conf.pid_file);
 	announce(&conf, fds, nfds);
+	if (priv_drop(&conf) == -1)
+		exit(1);
 	if (ready != -1) {
 		if ((fd = open("/dev/null", O_RDWR)) != -1) {
 			dup2(fd, STDERR_FILENO);
@@ -299,7 +310,9 @@ main(int argc, char *argv[])
 		(void)write(ready, "R", 1);
 		close(ready);
 	}
+	notify("READY=1");
 	server_run(&conf, reload, fds, nfds);
+	notify("STOPPING=1");
 	if (conf.pid_file[0] != '\0')
 		unlink(conf.pid_file);
 	log_info("stopped");

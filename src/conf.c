@@ -54,6 +54,7 @@ conf_defaults(struct conf *c)
 	c->session_lifetime = 7 * 86400;
 	c->hash_cost = 0;
 	c->fail_delay = 1;
+	strlcpy(c->user, "authchatd", sizeof(c->user));
 }
 
 const char *
@@ -311,6 +312,20 @@ set_hash_cost(struct conf *c, const char *v, const char **why)
 	return 0;
 }
 
+/* A user name as in passwd(5); "root" keeps root on purpose. */
+static int
+set_user(struct conf *c, const char *v, const char **why)
+{
+	if (strlen(v) >= sizeof(c->user) || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v) ||
+	    v[0] == '-') {
+		*why = "user must be a user name from the passwd database";
+		return -1;
+	}
+	strlcpy(c->user, v, sizeof(c->user));
+	return 0;
+}
+
 static const struct conf_key keys[] = {
 	{ "port", set_port },
 	{ "listen", set_listen },
@@ -329,6 +344,7 @@ static const struct conf_key keys[] = {
 	{ "session_lifetime", set_session_lifetime },
 	{ "hash_cost", set_hash_cost },
 	{ "fail_delay", set_fail_delay },
+	{ "user", set_user },
 };
 
 /* Set one key; on error writes the reason to err and returns -1. */
@@ -470,4 +486,5 @@ conf_dump(const struct conf *c, FILE *fp)
 	fprintf(fp, "session_lifetime %d\n", c->session_lifetime);
 	fprintf(fp, "hash_cost %lu\n", c->hash_cost);
 	fprintf(fp, "fail_delay %d\n", c->fail_delay);
+	fprintf(fp, "user %s\n", c->user);
 }

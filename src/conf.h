@@ -40,6 +40,7 @@ struct conf {
 	int		 session_lifetime;	/* seconds */
 	unsigned long	 hash_cost;		/* 0: libxcrypt's default */
 	int		 fail_delay;		/* seconds after a failure */
+	char		 user[64];		/* to drop to when root */
 };
 
 void		 conf_defaults(struct conf *);

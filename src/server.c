@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "proto.h"
 #include "server.h"
 
@@ -212,10 +213,12 @@ static void
 server_reload(void)
 {
 	got_hup = 0;
+	notify("RELOADING=1");
 	if (log_reopen() == -1)
 		log_warn("reopen log file");
 	if (srv.reload(srv.conf) == -1) {
 		log_warnx("configuration not reloaded, keeping the old one");
+		notify("READY=1");
 		return;
 	}
 	if (server_grow(srv.conf->max_children) == -1)
@@ -223,6 +226,7 @@ server_reload(void)
 	if (srv.conf->max_children > srv.maxkids)
 		srv.conf->max_children = srv.maxkids;
 	log_info("configuration reloaded");
+	notify("READY=1");
 }
 
 /* SIGTERM: children say goodbye, stragglers are killed after a grace. */

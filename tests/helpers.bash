@@ -35,7 +35,7 @@ start_daemon() {
 	local tries
 	for tries in 1 2 3 4 5 6 7 8 9 10; do
 		PORT=$((20000 + RANDOM % 12000))
-		if "$AUTHCHATD" -f /dev/null -b "${BIND:-127.0.0.1}" -p "$PORT" \
+		if "$AUTHCHATD" -u root -f /dev/null -b "${BIND:-127.0.0.1}" -p "$PORT" \
 		    -l "$TMP/authchatd.log" -P "$TMP/authchatd.pid" "$@" \
 		    2>"$TMP/start.err"; then
 			DAEMON_PID=$(cat "$TMP/authchatd.pid")

@@ -52,7 +52,7 @@ load helpers
 
 @test "syslog is the default when no log file is set" {
 	PORT=$((20000 + RANDOM % 12000))
-	run "$AUTHCHATD" -f /dev/null -b 127.0.0.1 -p "$PORT" -P "$TMP/authchatd.pid"
+	run "$AUTHCHATD" -u root -f /dev/null -b 127.0.0.1 -p "$PORT" -P "$TMP/authchatd.pid"
 	assert_success
 	assert_output ""
 	DAEMON_PID=$(cat "$TMP/authchatd.pid")

@@ -60,7 +60,7 @@ load helpers
 
 @test "daemon: asks its port in the foreground on a terminal" {
 	port=$((20000 + RANDOM % 12000))
-	tmux_start "'$AUTHCHATD' -d -f /dev/null -b 127.0.0.1 -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid'; echo EXIT=\$?; sleep 60"
+	tmux_start "'$AUTHCHATD' -u root -d -f /dev/null -b 127.0.0.1 -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid'; echo EXIT=\$?; sleep 60"
 	wait_for screen_has "Port [9090]:"
 	type_keys "0" Enter
 	wait_for screen_has 'bad port "0": port must be a number from 1 to 65535'
@@ -77,7 +77,7 @@ load helpers
 # The default port may be taken on this machine: then the daemon must say
 # so about port 9090, which proves the default was used just as well.
 daemon_default_port() {
-	tmux_start "'$AUTHCHATD' -d -f /dev/null -b 127.0.0.1 -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid' 2>&1; echo EXIT=\$?; sleep 60"
+	tmux_start "'$AUTHCHATD' -u root -d -f /dev/null -b 127.0.0.1 -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid' 2>&1; echo EXIT=\$?; sleep 60"
 	wait_for screen_has "Port [9090]:"
 	type_keys "$@"
 	wait_for eval 'test -s "$TMP/authchatd.pid" || screen_has EXIT='
@@ -102,7 +102,7 @@ daemon_default_port() {
 	assert_success
 	refute_output --partial "Port ["
 	PORT=$((20000 + RANDOM % 12000))
-	tmux_start "'$AUTHCHATD' -d -f /dev/null -b 127.0.0.1 -p $PORT -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid'; echo EXIT=\$?; sleep 60"
+	tmux_start "'$AUTHCHATD' -u root -d -f /dev/null -b 127.0.0.1 -p $PORT -l '$TMP/authchatd.log' -P '$TMP/authchatd.pid'; echo EXIT=\$?; sleep 60"
 	wait_for test -s "$TMP/authchatd.pid"
 	DAEMON_PID=$(cat "$TMP/authchatd.pid")
 	run screen_has "Port ["

@@ -7,7 +7,7 @@ load helpers
 @test "port in use: non-zero exit and a message" {
 	start_daemon
 	first=$DAEMON_PID
-	run "$AUTHCHATD" -f /dev/null -b 127.0.0.1 -p "$PORT" -l "$TMP/second.log"
+	run "$AUTHCHATD" -u root -f /dev/null -b 127.0.0.1 -p "$PORT" -l "$TMP/second.log"
 	assert_failure 1
 	assert_output --partial "cannot listen on 127.0.0.1 port $PORT: Address already in use"
 	[ -e "/proc/$first" ]

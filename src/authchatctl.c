@@ -1,0 +1,625 @@
+/*
+ * authchatctl.c: owns the administrator's view of the state database:
+ * users, idents and sessions listed and changed from the command line,
+ * also while authchatd runs.  Every change goes through db.c, so it
+ * takes the daemon's lock and is made by the same atomic rename.
+ * Passwords are read without echo, or one line from stdin, and wiped
+ * on every path.  See authchatctl(8).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <readpassphrase.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "pw.h"
+
+#ifndef CONF_FILE
+#define CONF_FILE	"/etc/authchatd/authchatd.conf"
+#endif
+
+#define TIME_LEN	32	/* "%Y-%m-%dT%H:%M:%S%z" is 24 */
+#define DIGEST_SHOWN	16	/* hex digits of a session digest shown */
+
+/* Every session, read once, for the lists and for revoke --all. */
+struct sessions {
+	struct db_session	*s;
+	size_t			 n, size;
+	int			 failed;
+};
+
+/* One command: its words, its operands and what runs it. */
+struct ctl_cmd {
+	const char	*obj;
+	const char	*verb;		/* NULL: a one-word command */
+	const char	*flag;		/* option accepted before operands */
+	int		 min, max;	/* operands */
+	int		(*run)(const char *, int);
+	int		 val;		/* for run(); the flag makes it 1 */
+};
+
+static struct conf	 conf;		/* as authchatd would read it */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: authchatctl [-f file] user add [--stdin] NAME\n"
+	    "       authchatctl [-f file] user del NAME\n"
+	    "       authchatctl [-f file] user passwd [--stdin] NAME\n"
+	    "       authchatctl [-f file] user lock NAME\n"
+	    "       authchatctl [-f file] user unlock NAME\n"
+	    "       authchatctl [-f file] user list\n"
+	    "       authchatctl [-f file] ident list\n"
+	    "       authchatctl [-f file] ident forget ADDRESS\n"
+	    "       authchatctl [-f file] session list [NAME]\n"
+	    "       authchatctl [-f file] session revoke NAME | --all\n"
+	    "       authchatctl [-f file] check\n");
+	exit(2);
+}
+
+/* Our own messages; db.c and conf.c speak through log_warnx(). */
+static void __attribute__((format(printf, 1, 2)))
+ctl_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	fputs("authchatctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Operands echoed in messages, made safe for the terminal. */
+static const char *
+esc(const char *s)
+{
+	static char	 buf[4 * DB_NAME_MAX + 8];
+
+	return log_escape(s, buf, sizeof(buf));
+}
+
+/* A NAME operand must be a name the database could hold. */
+static int
+name_ok(const char *name)
+{
+	const char	*why;
+
+	if (db_name_valid(name, &why))
+		return 1;
+	ctl_warnx("bad name \"%s\": %s", esc(name), why);
+	return 0;
+}
+
+/* ISO-8601 local time; the number itself if it is no date. */
+static const char *
+fmt_time(long long t, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+
+	if ((long long)tt != t || localtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+		(void)snprintf(buf, len, "%lld", t);
+	return buf;
+}
+
+/* One line of stdin, bytewise so that no stdio buffer keeps a copy. */
+static int
+pw_stdin(char *buf, size_t size)
+{
+	size_t	 n = 0;
+	ssize_t	 r;
+	char	 c;
+
+	for (;;) {
+		if ((r = read(STDIN_FILENO, &c, 1)) == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			ctl_warnx("standard input: %s", strerror(errno));
+			return -1;
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (c == '\0') {
+			ctl_warnx("password contains a NUL byte");
+			return -1;
+		}
+		if (n + 1 < size)	/* too long: the length check says so */
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	explicit_bzero(&c, sizeof(c));
+	if (r == 0 && n == 0) {
+		ctl_warnx("no password on standard input");
+		return -1;
+	}
+	return 0;
+}
+
+/* Twice on the terminal, without echo; the two must match. */
+static int
+pw_tty(char *buf, size_t size)
+{
+	char	 again[PW_MAX + 2];
+	int	 rc = -1;
+
+	if (readpassphrase("Password: ", buf, size, RPP_REQUIRE_TTY) == NULL ||
+	    readpassphrase("Repeat password: ", again, sizeof(again),
+	    RPP_REQUIRE_TTY) == NULL)
+		ctl_warnx("cannot read the password from a terminal: %s "
+		    "(use --stdin)", strerror(errno));
+	else if (!secret_equal(buf, again))
+		ctl_warnx("passwords do not match");
+	else
+		rc = 0;
+	explicit_bzero(again, sizeof(again));
+	return rc;
+}
+
+/* A new password, checked as the daemon checks it, then hashed. */
+static int
+pw_new(int from_stdin, char *hash, size_t hashlen)
+{
+	char	 pw[PW_MAX + 2];	/* one more byte shows "too long" */
+	size_t	 len;
+	int	 rc = -1;
+
+	if ((from_stdin ? pw_stdin(pw, sizeof(pw)) :
+	    pw_tty(pw, sizeof(pw))) == 0) {
+		if ((len = strlen(pw)) > PW_MAX)
+			ctl_warnx("password too long (at most %d bytes)",
+			    PW_MAX);
+		else if (len < (size_t)conf.min_password)
+			ctl_warnx("password too short (at least %d bytes)",
+			    conf.min_password);
+		else if (pw_hash(pw, conf.hash_cost, hash, hashlen) == -1)
+			ctl_warnx("cannot hash the password");
+		else
+			rc = 0;
+	}
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
+}
+
+/* The record of an existing user; its hash is the caller's to wipe. */
+static int
+user_get(const char *name, struct db_user *u)
+{
+	int	 rc;
+
+	if (!name_ok(name))
+		return -1;
+	if ((rc = db_user_get(name, u)) == DB_NOTFOUND)
+		ctl_warnx("no such user %s", name);
+	else if (rc != 0)
+		ctl_warnx("cannot read user %s", name);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Write back a changed user; locking or a new password ends sessions. */
+static int
+user_put(struct db_user *u, int revoke)
+{
+	int	 rc;
+
+	rc = db_user_update(u);
+	explicit_bzero(u->hash, sizeof(u->hash));
+	if (rc == DB_NOTFOUND)
+		ctl_warnx("no such user %s", u->name);
+	else if (rc != 0)
+		ctl_warnx("cannot change user %s", u->name);
+	else if (revoke && db_session_del_user(u->name, NULL) != 0)
+		ctl_warnx("user %s changed, but cannot revoke the sessions",
+		    u->name);
+	else
+		return 0;
+	return 1;
+}
+
+static int
+user_add(const char *name, int from_stdin)
+{
+	struct db_user	 u;
+	int		 rc;
+
+	if (!name_ok(name))
+		return 1;
+	if ((rc = db_user_get(name, &u)) != DB_NOTFOUND) {
+		explicit_bzero(&u, sizeof(u));
+		if (rc == 0)
+			ctl_warnx("user %s already exists", name);
+		return 1;	/* -1: db.c said why */
+	}
+	memset(&u, 0, sizeof(u));
+	(void)strlcpy(u.name, name, sizeof(u.name));
+	u.created = time(NULL);
+	if (pw_new(from_stdin, u.hash, sizeof(u.hash)) == -1)
+		return 1;
+	rc = db_user_add(&u);
+	explicit_bzero(&u, sizeof(u));
+	if (rc == DB_EXISTS)
+		ctl_warnx("user %s already exists", name);
+	else if (rc != 0)
+		ctl_warnx("cannot add user %s", name);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+user_del(const char *name, int flag)
+{
+	int	 rc;
+
+	(void)flag;
+	if (!name_ok(name))
+		return 1;
+	if ((rc = db_user_del(name)) == DB_NOTFOUND)
+		ctl_warnx("no such user %s", name);
+	else if (rc != 0)
+		ctl_warnx("cannot delete user %s", name);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+user_passwd(const char *name, int from_stdin)
+{
+	struct db_user	 u;
+
+	if (user_get(name, &u) == -1)
+		return 1;
+	if (pw_new(from_stdin, u.hash, sizeof(u.hash)) == -1) {
+		explicit_bzero(&u, sizeof(u));
+		return 1;
+	}
+	return user_put(&u, 1);
+}
+
+/* lock and unlock: the daemon refuses a locked user's password and token. */
+static int
+user_setlock(const char *name, int locked)
+{
+	struct db_user	 u;
+
+	if (user_get(name, &u) == -1)
+		return 1;
+	u.locked = locked;
+	return user_put(&u, locked);
+}
+
+/* db_session_list() callback: keep a copy of every session. */
+static int
+sessions_add(const struct db_session *s, void *arg)
+{
+	struct sessions		*ss = arg;
+	struct db_session	*p;
+	size_t			 size;
+
+	if (ss->n == ss->size) {
+		size = ss->size == 0 ? 64 : ss->size * 2;
+		if ((p = reallocarray(ss->s, size, sizeof(*p))) == NULL) {
+			ctl_warnx("cannot list sessions: %s", strerror(errno));
+			ss->failed = 1;
+			return 1;
+		}
+		ss->s = p;
+		ss->size = size;
+	}
+	ss->s[ss->n++] = *s;
+	return 0;
+}
+
+static int
+sessions_load(struct sessions *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (db_session_list(sessions_add, ss) == -1 || ss->failed) {
+		free(ss->s);
+		return -1;
+	}
+	return 0;
+}
+
+/* The daemon refuses a session idle or old for longer than allowed. */
+static long long
+session_expires(const struct db_session *s)
+{
+	long long	 idle = LLONG_MAX, life = LLONG_MAX;
+
+	if (s->last_used <= LLONG_MAX - conf.session_idle)
+		idle = s->last_used + conf.session_idle;
+	if (s->created <= LLONG_MAX - conf.session_lifetime)
+		life = s->created + conf.session_lifetime;
+	return idle < life ? idle : life;
+}
+
+/* How many sessions of user there are; live: the daemon accepts them. */
+static size_t
+sessions_count(const struct sessions *ss, const char *user, int live)
+{
+	long long	 now = time(NULL);
+	size_t		 i, n = 0;
+
+	for (i = 0; i < ss->n; i++)
+		if (strcmp(ss->s[i].user, user) == 0 &&
+		    (!live || session_expires(&ss->s[i]) >= now))
+			n++;
+	return n;
+}
+
+/* db_user_list() callback: one row of user list. */
+static int
+user_row(const struct db_user *u, void *arg)
+{
+	char	 c[TIME_LEN], l[TIME_LEN];
+
+	printf("%-32s %-24s %-24s %-6s %zu\n", u->name,
+	    fmt_time(u->created, c, sizeof(c)), u->last_login == 0 ? "never" :
+	    fmt_time(u->last_login, l, sizeof(l)), u->locked ? "yes" : "no",
+	    sessions_count(arg, u->name, 1));
+	return 0;
+}
+
+static int
+user_list(const char *arg, int flag)
+{
+	struct sessions	 ss;
+	int		 rc;
+
+	(void)arg;
+	(void)flag;
+	if (sessions_load(&ss) == -1)
+		return 1;
+	printf("%-32s %-24s %-24s %-6s %s\n", "NAME", "CREATED",
+	    "LAST LOGIN", "LOCKED", "SESSIONS");
+	rc = db_user_list(user_row, &ss);
+	free(ss.s);
+	return rc == 0 ? 0 : 1;
+}
+
+/* db_ident_list() callback: one row of ident list. */
+static int
+ident_row(const struct db_ident *i, void *arg)
+{
+	char	 c[TIME_LEN];
+
+	(void)arg;
+	printf("%-39s %-32s %s\n", i->addr, i->name,
+	    fmt_time(i->created, c, sizeof(c)));
+	return 0;
+}
+
+static int
+ident_list(const char *arg, int flag)
+{
+	(void)arg;
+	(void)flag;
+	printf("%-39s %-32s %s\n", "ADDRESS", "NAME", "CREATED");
+	return db_ident_list(ident_row, NULL) == 0 ? 0 : 1;
+}
+
+static int
+ident_forget(const char *addr, int flag)
+{
+	int	 rc;
+
+	(void)flag;
+	if ((rc = db_ident_del(addr)) == DB_NOTFOUND)
+		ctl_warnx("no ident for address %s", esc(addr));
+	else if (rc != 0)
+		ctl_warnx("cannot forget the ident of %s", esc(addr));
+	return rc == 0 ? 0 : 1;
+}
+
+/* Digests are not tokens; 16 hex digits tell sessions apart. */
+static int
+session_list(const char *name, int flag)
+{
+	struct sessions	 ss;
+	const struct db_session *s;
+	char		 c[TIME_LEN], u[TIME_LEN], e[TIME_LEN];
+	size_t		 i;
+
+	(void)flag;
+	if ((name != NULL && !name_ok(name)) || sessions_load(&ss) == -1)
+		return 1;
+	printf("%-16s %-32s %-24s %-24s %s\n", "SESSION", "USER", "CREATED",
+	    "LAST USED", "EXPIRES");
+	for (i = 0; i < ss.n; i++) {
+		s = &ss.s[i];
+		if (name != NULL && strcmp(s->user, name) != 0)
+			continue;
+		printf("%-16.*s %-32s %-24s %-24s %s\n", DIGEST_SHOWN,
+		    s->digest, s->user, fmt_time(s->created, c, sizeof(c)),
+		    fmt_time(s->last_used, u, sizeof(u)),
+		    fmt_time(session_expires(s), e, sizeof(e)));
+	}
+	free(ss.s);
+	return 0;
+}
+
+static int
+session_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct db_session *)a)->user,
+	    ((const struct db_session *)b)->user);
+}
+
+/* --all: one locked rewrite per user, not one per session. */
+static int
+session_revoke_all(struct sessions *ss)
+{
+	size_t	 i;
+
+	if (ss->n > 0)
+		qsort(ss->s, ss->n, sizeof(*ss->s), session_cmp);
+	for (i = 0; i < ss->n; i++) {
+		if (i > 0 && strcmp(ss->s[i].user, ss->s[i - 1].user) == 0)
+			continue;
+		if (db_session_del_user(ss->s[i].user, NULL) != 0) {
+			ctl_warnx("cannot revoke the sessions of %s",
+			    ss->s[i].user);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The count is of the sessions listed just before the rewrite. */
+static int
+session_revoke(const char *name, int flag)
+{
+	struct sessions	 ss;
+	size_t		 n;
+	int		 all = strcmp(name, "--all") == 0, rc;
+
+	(void)flag;
+	if ((!all && !name_ok(name)) || sessions_load(&ss) == -1)
+		return 1;
+	n = all ? ss.n : sessions_count(&ss, name, 0);
+	if (all)
+		rc = session_revoke_all(&ss);
+	else if ((rc = db_session_del_user(name, NULL)) != 0)
+		ctl_warnx("cannot revoke the sessions of %s", name);
+	free(ss.s);
+	if (rc != 0)
+		return 1;
+	printf("%zu session%s revoked\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* db.c logs every malformed line as file:line: reason. */
+static int
+ctl_check(const char *arg, int flag)
+{
+	int	 bad;
+
+	(void)arg;
+	(void)flag;
+	if ((bad = db_check()) == -1) {
+		ctl_warnx("cannot check %s", conf.state_dir);
+		return 1;
+	}
+	if (bad > 0) {
+		ctl_warnx("%s: %d malformed line%s", conf.state_dir, bad,
+		    bad == 1 ? "" : "s");
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static const struct ctl_cmd cmds[] = {
+	{ "user", "add", "--stdin", 1, 1, user_add, 0 },
+	{ "user", "del", NULL, 1, 1, user_del, 0 },
+	{ "user", "passwd", "--stdin", 1, 1, user_passwd, 0 },
+	{ "user", "lock", NULL, 1, 1, user_setlock, 1 },
+	{ "user", "unlock", NULL, 1, 1, user_setlock, 0 },
+	{ "user", "list", NULL, 0, 0, user_list, 0 },
+	{ "ident", "list", NULL, 0, 0, ident_list, 0 },
+	{ "ident", "forget", NULL, 1, 1, ident_forget, 0 },
+	{ "session", "list", NULL, 0, 1, session_list, 0 },
+	{ "session", "revoke", NULL, 1, 1, session_revoke, 0 },
+	{ "check", NULL, NULL, 0, 0, ctl_check, 0 },
+};
+
+/* The command named by the first one or two words, or NULL. */
+static const struct ctl_cmd *
+cmd_find(int argc, char *argv[])
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (argc >= 1 && strcmp(argv[0], cmds[i].obj) == 0 &&
+		    (cmds[i].verb == NULL || (argc >= 2 &&
+		    strcmp(argv[1], cmds[i].verb) == 0)))
+			return &cmds[i];
+	return NULL;
+}
+
+/* Root works as the owner of state_dir, so that files stay the daemon's. */
+static int
+ctl_become_owner(const char *dir)
+{
+	struct stat	 st;
+
+	if (geteuid() != 0 || stat(dir, &st) == -1 || st.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) == -1 || setgid(st.st_gid) == -1 ||
+	    setuid(st.st_uid) == -1) {
+		ctl_warnx("cannot become uid %u, the owner of %s: %s",
+		    (unsigned int)st.st_uid, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The settings as authchatd reads them, then the database they name. */
+static int
+ctl_open(const char *path, int given)
+{
+	conf_defaults(&conf);
+	if (conf_load(&conf, path, !given) == -1) {
+		ctl_warnx("cannot load the configuration %s", path);
+		return -1;
+	}
+	if (ctl_become_owner(conf.state_dir) == -1)
+		return -1;
+	if (db_init(conf.state_dir) == -1) {
+		ctl_warnx("cannot use the state directory %s", conf.state_dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct ctl_cmd	*c;
+	const char		*path = CONF_FILE;
+	int			 ch, given = 0, val;
+
+	log_init(1, 0);
+	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			given = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((c = cmd_find(argc, argv)) == NULL)
+		usage();
+	argc -= c->verb == NULL ? 1 : 2;
+	argv += c->verb == NULL ? 1 : 2;
+	val = c->val;
+	if (c->flag != NULL && argc > 0 && strcmp(argv[0], c->flag) == 0) {
+		val = 1;
+		argc--;
+		argv++;
+	}
+	if (argc < c->min || argc > c->max)
+		usage();
+	if (ctl_open(path, given) == -1)
+		return 1;
+	return c->run(argc > 0 ? argv[0] : NULL, val);
+}
