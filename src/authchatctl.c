@@ -35,26 +35,26 @@
 
 #define TIME_LEN	32	/* "%Y-%m-%dT%H:%M:%S%z" is 24 */
 #define DIGEST_SHOWN	16	/* hex digits of a session digest shown */
+#define CMD_WORDS	3	/* "user add --stdin" */
 
-/* Every session, read once, for the lists and for revoke --all. */
+/* Every session, read once, for the lists and for session revoke. */
 struct sessions {
 	struct db_session	*s;
 	size_t			 n, size;
 	int			 failed;
 };
 
-/* One command: its words, its operands and what runs it. */
+/* One command: its words (an option is one), operands, what runs it. */
 struct ctl_cmd {
-	const char	*obj;
-	const char	*verb;		/* NULL: a one-word command */
-	const char	*flag;		/* option accepted before operands */
+	const char	*words[CMD_WORDS];
 	int		 min, max;	/* operands */
 	int		(*run)(const char *, int);
-	int		 val;		/* for run(); the flag makes it 1 */
+	int		 val;		/* run()'s second argument */
 };
 
 static struct conf	 conf;		/* as authchatd would read it */
 
+/* The same lines as the SYNOPSIS of authchatctl(8). */
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -126,31 +126,23 @@ pw_stdin(char *buf, size_t size)
 {
 	size_t	 n = 0;
 	ssize_t	 r;
-	char	 c;
+	char	 c = '\0';
+	int	 rc = -1;
 
-	for (;;) {
-		if ((r = read(STDIN_FILENO, &c, 1)) == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			ctl_warnx("standard input: %s", strerror(errno));
-			return -1;
-		}
-		if (r == 0 || c == '\n')
-			break;
-		if (c == '\0') {
-			ctl_warnx("password contains a NUL byte");
-			return -1;
-		}
-		if (n + 1 < size)	/* too long: the length check says so */
+	while ((r = read(STDIN_FILENO, &c, 1)) == 1 && c != '\n' && c != '\0')
+		if (n + 1 < size)	/* too long: pw_new() says so */
 			buf[n++] = c;
-	}
 	buf[n] = '\0';
-	explicit_bzero(&c, sizeof(c));
-	if (r == 0 && n == 0) {
+	if (r == -1)
+		ctl_warnx("standard input: %s", strerror(errno));
+	else if (r == 1 && c == '\0')
+		ctl_warnx("password contains a NUL byte");
+	else if (r == 0 && n == 0)
 		ctl_warnx("no password on standard input");
-		return -1;
-	}
-	return 0;
+	else
+		rc = 0;
+	explicit_bzero(&c, sizeof(c));
+	return rc;
 }
 
 /* Twice on the terminal, without echo; the two must match. */
@@ -198,19 +190,17 @@ pw_new(int from_stdin, char *hash, size_t hashlen)
 	return rc;
 }
 
-/* The record of an existing user; its hash is the caller's to wipe. */
+/* 0 if done; otherwise say what was wrong (db.c logged why for -1). */
 static int
-user_get(const char *name, struct db_user *u)
+ctl_result(int rc, const char *what, const char *key)
 {
-	int	 rc;
-
-	if (!name_ok(name))
-		return -1;
-	if ((rc = db_user_get(name, u)) == DB_NOTFOUND)
-		ctl_warnx("no such user %s", name);
+	if (rc == DB_NOTFOUND)
+		ctl_warnx("no such %s %s", what, esc(key));
+	else if (rc == DB_EXISTS)
+		ctl_warnx("%s %s already exists", what, key);
 	else if (rc != 0)
-		ctl_warnx("cannot read user %s", name);
-	return rc == 0 ? 0 : -1;
+		ctl_warnx("cannot change %s %s", what, esc(key));
+	return rc == 0 ? 0 : 1;
 }
 
 /* Write back a changed user; locking or a new password ends sessions. */
@@ -221,18 +211,13 @@ user_put(struct db_user *u, int revoke)
 
 	rc = db_user_update(u);
 	explicit_bzero(u->hash, sizeof(u->hash));
-	if (rc == DB_NOTFOUND)
-		ctl_warnx("no such user %s", u->name);
-	else if (rc != 0)
-		ctl_warnx("cannot change user %s", u->name);
-	else if (revoke && db_session_del_user(u->name, NULL) != 0)
-		ctl_warnx("user %s changed, but cannot revoke the sessions",
-		    u->name);
-	else
-		return 0;
-	return 1;
+	if (rc == 0 && revoke && (rc = db_session_del_user(u->name,
+	    NULL)) != 0)
+		ctl_warnx("cannot revoke the sessions of %s", u->name);
+	return ctl_result(rc, "user", u->name);
 }
 
+/* user add: checked first, so a taken name asks no password. */
 static int
 user_add(const char *name, int from_stdin)
 {
@@ -243,9 +228,7 @@ user_add(const char *name, int from_stdin)
 		return 1;
 	if ((rc = db_user_get(name, &u)) != DB_NOTFOUND) {
 		explicit_bzero(&u, sizeof(u));
-		if (rc == 0)
-			ctl_warnx("user %s already exists", name);
-		return 1;	/* -1: db.c said why */
+		return ctl_result(rc == 0 ? DB_EXISTS : rc, "user", name);
 	}
 	memset(&u, 0, sizeof(u));
 	(void)strlcpy(u.name, name, sizeof(u.name));
@@ -254,34 +237,25 @@ user_add(const char *name, int from_stdin)
 		return 1;
 	rc = db_user_add(&u);
 	explicit_bzero(&u, sizeof(u));
-	if (rc == DB_EXISTS)
-		ctl_warnx("user %s already exists", name);
-	else if (rc != 0)
-		ctl_warnx("cannot add user %s", name);
-	return rc == 0 ? 0 : 1;
+	return ctl_result(rc, "user", name);
 }
 
+/* user del: db.c removes the user's sessions in the same change. */
 static int
-user_del(const char *name, int flag)
+user_del(const char *name, int unused)
 {
-	int	 rc;
-
-	(void)flag;
-	if (!name_ok(name))
-		return 1;
-	if ((rc = db_user_del(name)) == DB_NOTFOUND)
-		ctl_warnx("no such user %s", name);
-	else if (rc != 0)
-		ctl_warnx("cannot delete user %s", name);
-	return rc == 0 ? 0 : 1;
+	(void)unused;
+	return name_ok(name) ? ctl_result(db_user_del(name), "user", name) : 1;
 }
 
+/* user passwd: a new hash, and every session of the user ends. */
 static int
 user_passwd(const char *name, int from_stdin)
 {
 	struct db_user	 u;
 
-	if (user_get(name, &u) == -1)
+	if (!name_ok(name) || ctl_result(db_user_get(name, &u), "user",
+	    name) != 0)
 		return 1;
 	if (pw_new(from_stdin, u.hash, sizeof(u.hash)) == -1) {
 		explicit_bzero(&u, sizeof(u));
@@ -290,13 +264,14 @@ user_passwd(const char *name, int from_stdin)
 	return user_put(&u, 1);
 }
 
-/* lock and unlock: the daemon refuses a locked user's password and token. */
+/* user lock, unlock: auth.c refuses a locked user's password and token. */
 static int
 user_setlock(const char *name, int locked)
 {
 	struct db_user	 u;
 
-	if (user_get(name, &u) == -1)
+	if (!name_ok(name) || ctl_result(db_user_get(name, &u), "user",
+	    name) != 0)
 		return 1;
 	u.locked = locked;
 	return user_put(&u, locked);
@@ -324,6 +299,7 @@ sessions_add(const struct db_session *s, void *arg)
 	return 0;
 }
 
+/* Read the sessions file once, unlocked; the caller frees ss->s. */
 static int
 sessions_load(struct sessions *ss)
 {
@@ -375,14 +351,15 @@ user_row(const struct db_user *u, void *arg)
 	return 0;
 }
 
+/* user list: sessions are read first, to count each user's. */
 static int
-user_list(const char *arg, int flag)
+user_list(const char *unused, int unused2)
 {
 	struct sessions	 ss;
 	int		 rc;
 
-	(void)arg;
-	(void)flag;
+	(void)unused;
+	(void)unused2;
 	if (sessions_load(&ss) == -1)
 		return 1;
 	printf("%-32s %-24s %-24s %-6s %s\n", "NAME", "CREATED",
@@ -404,38 +381,34 @@ ident_row(const struct db_ident *i, void *arg)
 	return 0;
 }
 
+/* ident list: every address with a name, in file order. */
 static int
-ident_list(const char *arg, int flag)
+ident_list(const char *unused, int unused2)
 {
-	(void)arg;
-	(void)flag;
+	(void)unused;
+	(void)unused2;
 	printf("%-39s %-32s %s\n", "ADDRESS", "NAME", "CREATED");
 	return db_ident_list(ident_row, NULL) == 0 ? 0 : 1;
 }
 
+/* ident forget: that address is asked its name again. */
 static int
-ident_forget(const char *addr, int flag)
+ident_forget(const char *addr, int unused)
 {
-	int	 rc;
-
-	(void)flag;
-	if ((rc = db_ident_del(addr)) == DB_NOTFOUND)
-		ctl_warnx("no ident for address %s", esc(addr));
-	else if (rc != 0)
-		ctl_warnx("cannot forget the ident of %s", esc(addr));
-	return rc == 0 ? 0 : 1;
+	(void)unused;
+	return ctl_result(db_ident_del(addr), "ident", addr);
 }
 
 /* Digests are not tokens; 16 hex digits tell sessions apart. */
 static int
-session_list(const char *name, int flag)
+session_list(const char *name, int unused)
 {
 	struct sessions	 ss;
 	const struct db_session *s;
 	char		 c[TIME_LEN], u[TIME_LEN], e[TIME_LEN];
 	size_t		 i;
 
-	(void)flag;
+	(void)unused;
 	if ((name != NULL && !name_ok(name)) || sessions_load(&ss) == -1)
 		return 1;
 	printf("%-16s %-32s %-24s %-24s %s\n", "SESSION", "USER", "CREATED",
@@ -453,6 +426,7 @@ session_list(const char *name, int flag)
 	return 0;
 }
 
+/* qsort(3) order for session revoke: a user's sessions together. */
 static int
 session_cmp(const void *a, const void *b)
 {
@@ -460,95 +434,88 @@ session_cmp(const void *a, const void *b)
 	    ((const struct db_session *)b)->user);
 }
 
-/* --all: one locked rewrite per user, not one per session. */
+/* One locked rewrite per user; counts the sessions listed just before. */
 static int
-session_revoke_all(struct sessions *ss)
-{
-	size_t	 i;
-
-	if (ss->n > 0)
-		qsort(ss->s, ss->n, sizeof(*ss->s), session_cmp);
-	for (i = 0; i < ss->n; i++) {
-		if (i > 0 && strcmp(ss->s[i].user, ss->s[i - 1].user) == 0)
-			continue;
-		if (db_session_del_user(ss->s[i].user, NULL) != 0) {
-			ctl_warnx("cannot revoke the sessions of %s",
-			    ss->s[i].user);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The count is of the sessions listed just before the rewrite. */
-static int
-session_revoke(const char *name, int flag)
+session_revoke(const char *name, int all)
 {
 	struct sessions	 ss;
-	size_t		 n;
-	int		 all = strcmp(name, "--all") == 0, rc;
+	size_t		 i, n = 0;
+	int		 rc = 0;
 
-	(void)flag;
 	if ((!all && !name_ok(name)) || sessions_load(&ss) == -1)
 		return 1;
-	n = all ? ss.n : sessions_count(&ss, name, 0);
-	if (all)
-		rc = session_revoke_all(&ss);
-	else if ((rc = db_session_del_user(name, NULL)) != 0)
-		ctl_warnx("cannot revoke the sessions of %s", name);
+	if (ss.n > 0)
+		qsort(ss.s, ss.n, sizeof(*ss.s), session_cmp);
+	for (i = 0; i < ss.n && rc == 0; i++) {
+		if (!all && strcmp(ss.s[i].user, name) != 0)
+			continue;
+		n++;
+		if (i == 0 || strcmp(ss.s[i].user, ss.s[i - 1].user) != 0)
+			rc = ctl_result(db_session_del_user(ss.s[i].user,
+			    NULL), "sessions of", ss.s[i].user);
+	}
 	free(ss.s);
-	if (rc != 0)
-		return 1;
-	printf("%zu session%s revoked\n", n, n == 1 ? "" : "s");
-	return 0;
+	if (rc == 0)
+		printf("%zu session%s revoked\n", n, n == 1 ? "" : "s");
+	return rc;
 }
 
-/* db.c logs every malformed line as file:line: reason. */
+/* check: db.c logs each malformed line as file:line: reason. */
 static int
-ctl_check(const char *arg, int flag)
+ctl_check(const char *unused, int unused2)
 {
 	int	 bad;
 
-	(void)arg;
-	(void)flag;
-	if ((bad = db_check()) == -1) {
-		ctl_warnx("cannot check %s", conf.state_dir);
-		return 1;
+	(void)unused;
+	(void)unused2;
+	if ((bad = db_check()) == 0) {
+		printf("ok\n");
+		return 0;
 	}
-	if (bad > 0) {
+	if (bad == -1)
+		ctl_warnx("cannot read the files in %s", conf.state_dir);
+	else
 		ctl_warnx("%s: %d malformed line%s", conf.state_dir, bad,
 		    bad == 1 ? "" : "s");
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return 1;
 }
 
+/* With an option, before without: the first match wins. */
 static const struct ctl_cmd cmds[] = {
-	{ "user", "add", "--stdin", 1, 1, user_add, 0 },
-	{ "user", "del", NULL, 1, 1, user_del, 0 },
-	{ "user", "passwd", "--stdin", 1, 1, user_passwd, 0 },
-	{ "user", "lock", NULL, 1, 1, user_setlock, 1 },
-	{ "user", "unlock", NULL, 1, 1, user_setlock, 0 },
-	{ "user", "list", NULL, 0, 0, user_list, 0 },
-	{ "ident", "list", NULL, 0, 0, ident_list, 0 },
-	{ "ident", "forget", NULL, 1, 1, ident_forget, 0 },
-	{ "session", "list", NULL, 0, 1, session_list, 0 },
-	{ "session", "revoke", NULL, 1, 1, session_revoke, 0 },
-	{ "check", NULL, NULL, 0, 0, ctl_check, 0 },
+	{ { "user", "add", "--stdin" }, 1, 1, user_add, 1 },
+	{ { "user", "add" }, 1, 1, user_add, 0 },
+	{ { "user", "del" }, 1, 1, user_del, 0 },
+	{ { "user", "passwd", "--stdin" }, 1, 1, user_passwd, 1 },
+	{ { "user", "passwd" }, 1, 1, user_passwd, 0 },
+	{ { "user", "lock" }, 1, 1, user_setlock, 1 },
+	{ { "user", "unlock" }, 1, 1, user_setlock, 0 },
+	{ { "user", "list" }, 0, 0, user_list, 0 },
+	{ { "ident", "list" }, 0, 0, ident_list, 0 },
+	{ { "ident", "forget" }, 1, 1, ident_forget, 0 },
+	{ { "session", "list" }, 0, 1, session_list, 0 },
+	{ { "session", "revoke", "--all" }, 0, 0, session_revoke, 1 },
+	{ { "session", "revoke" }, 1, 1, session_revoke, 0 },
+	{ { "check" }, 0, 0, ctl_check, 0 },
 };
 
-/* The command named by the first one or two words, or NULL. */
+/* The command argv starts with, and how many words name it; or NULL. */
 static const struct ctl_cmd *
-cmd_find(int argc, char *argv[])
+cmd_find(int argc, char *argv[], int *nwords)
 {
-	size_t	 i;
+	const char *const	*w;
+	size_t			 i;
+	int			 n;
 
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (argc >= 1 && strcmp(argv[0], cmds[i].obj) == 0 &&
-		    (cmds[i].verb == NULL || (argc >= 2 &&
-		    strcmp(argv[1], cmds[i].verb) == 0)))
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		w = cmds[i].words;
+		for (n = 0; n < CMD_WORDS && w[n] != NULL; n++)
+			if (n >= argc || strcmp(argv[n], w[n]) != 0)
+				break;
+		if (n == CMD_WORDS || w[n] == NULL) {
+			*nwords = n;
 			return &cmds[i];
+		}
+	}
 	return NULL;
 }
 
@@ -587,12 +554,13 @@ ctl_open(const char *path, int given)
 	return 0;
 }
 
+/* Options, the command's words, then its run; 0, 1, or 2 for usage. */
 int
 main(int argc, char *argv[])
 {
 	const struct ctl_cmd	*c;
 	const char		*path = CONF_FILE;
-	int			 ch, given = 0, val;
+	int			 ch, given = 0, i, n;
 
 	log_init(1, 0);
 	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
@@ -607,19 +575,16 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((c = cmd_find(argc, argv)) == NULL)
+	if ((c = cmd_find(argc, argv, &n)) == NULL)
 		usage();
-	argc -= c->verb == NULL ? 1 : 2;
-	argv += c->verb == NULL ? 1 : 2;
-	val = c->val;
-	if (c->flag != NULL && argc > 0 && strcmp(argv[0], c->flag) == 0) {
-		val = 1;
-		argc--;
-		argv++;
-	}
+	argc -= n;
+	argv += n;
 	if (argc < c->min || argc > c->max)
 		usage();
+	for (i = 0; i < argc; i++)
+		if (argv[i][0] == '-')	/* no NAME or ADDRESS looks so */
+			usage();
 	if (ctl_open(path, given) == -1)
 		return 1;
-	return c->run(argc > 0 ? argv[0] : NULL, val);
+	return c->run(argc > 0 ? argv[0] : NULL, c->val);
 }

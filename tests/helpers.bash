@@ -122,6 +122,12 @@ type_keys() {
 # start_auth MODE [CONF LINES...]: a daemon in ident or auth mode with a
 # private state dir; failures are not delayed unless a line says so.
 start_auth() {
+	auth_conf "$@"
+	start_daemon -f "$TMP/auth.conf"
+}
+
+# auth_conf MODE [CONF LINES...]: write $TMP/auth.conf for start_auth.
+auth_conf() {
 	local mode=$1 l
 	shift
 	STATE="$TMP/state"
@@ -132,7 +138,6 @@ start_auth() {
 		echo "fail_delay 0"
 		for l in "$@"; do echo "$l"; done
 	} >"$TMP/auth.conf"
-	start_daemon -f "$TMP/auth.conf"
 }
 
 # token_file: where the client keeps its token for this daemon.

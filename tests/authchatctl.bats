@@ -1,0 +1,260 @@
+#!/usr/bin/env bats
+# authchatctl.bats: the admin tool changes the state database while the
+# daemon runs, and the daemon and the real client see every change.
+
+load helpers
+
+AUTHCHATCTL="$BUILDDIR/authchatctl"
+
+# ctl ARGS...: authchatctl on the test daemon's configuration.
+ctl() {
+	"$AUTHCHATCTL" -f "$TMP/auth.conf" "$@"
+}
+
+# add NAME PASSWORD: a user made by authchatctl, password on stdin.
+add() {
+	printf '%s\n' "$2" | ctl user add --stdin "$1"
+}
+
+@test "user add --stdin: the client logs in with that password; user list shows it" {
+	start_auth auth "registration no" "hash_cost 1"
+	run add ivan secret123
+	assert_success
+	assert_output ""
+	rm -f "$(token_file)"
+	run chat ivan secret123 /whoami
+	assert_success
+	assert_line "Welcome, ivan"
+	assert_line --regexp "^You are ivan, from 127\.0\.0\.1 port"
+	run ctl user list
+	assert_success
+	assert_line --index 0 --regexp '^NAME +CREATED +LAST LOGIN +LOCKED +SESSIONS$'
+	assert_line --regexp '^ivan +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{4} +[0-9]{4}-[0-9-]{5}T[0-9:]{8}[+-][0-9]{4} +no +1$'
+}
+
+@test "user add refuses a bad name, a short or long password, a taken name" {
+	start_auth auth "hash_cost 1"
+	run add 12345 secret123
+	assert_failure 1
+	assert_output 'authchatctl: bad name "12345": name may not be all digits'
+	run add "a b" secret123
+	assert_failure 1
+	assert_output --partial "name may contain only letters, digits"
+	run add ivan short
+	assert_failure 1
+	assert_output "authchatctl: password too short (at least 8 bytes)"
+	run add ivan "$(head -c 1025 /dev/zero | tr '\0' x)"
+	assert_failure 1
+	assert_output "authchatctl: password too long (at most 1024 bytes)"
+	run ctl user add --stdin ivan </dev/null
+	assert_failure 1
+	assert_output "authchatctl: no password on standard input"
+	# no controlling terminal, so readpassphrase(3) cannot open /dev/tty
+	run setsid -w "$AUTHCHATCTL" -f "$TMP/auth.conf" user add ivan </dev/null
+	assert_failure 1
+	assert_output --partial "cannot read the password from a terminal"
+	[ ! -s "$STATE/users" ]
+	add ivan secret123
+	run add ivan other1234
+	assert_failure 1
+	assert_output "authchatctl: user ivan already exists"
+	[ "$(wc -l <"$STATE/users")" -eq 1 ]
+}
+
+@test "min_password comes from the configuration" {
+	start_auth auth "hash_cost 1" "min_password 12"
+	run add ivan secret12345
+	assert_failure 1
+	assert_output "authchatctl: password too short (at least 12 bytes)"
+	run add ivan secret123456
+	assert_success
+}
+
+@test "bad usage exits 2 with the usage text" {
+	for args in "" "-h" "user" "user add" "user frob x" "user del a b" \
+	    "user list x" "session revoke" "check x" "user add --all x" \
+	    "session list --stdin"; do
+		run "$AUTHCHATCTL" $args
+		assert_failure 2
+		assert_line "usage: authchatctl [-f file] user add [--stdin] NAME"
+		assert_line "       authchatctl [-f file] session revoke NAME | --all"
+		assert_line "       authchatctl [-f file] check"
+	done
+	run "$AUTHCHATCTL" -f "$TMP/missing.conf" check
+	assert_failure 1
+	assert_line "authchatctl: cannot load the configuration $TMP/missing.conf"
+}
+
+@test "user add while 5 clients register at once: nothing lost" {
+	start_auth auth "hash_cost 1"
+	for c in 1 2 3 4 5; do
+		printf 'c%s\npassword%s\npassword%s\n/quit\n' "$c" "$c" "$c" |
+		    XDG_STATE_HOME="$TMP/xdg$c" "$AUTHCHAT" -H 127.0.0.1 -p "$PORT" \
+		    >"$TMP/out.$c" 2>&1 || echo "client $c" >>"$TMP/fail" &
+	done
+	for a in 1 2 3 4 5; do
+		add "a$a" "password$a" || echo "ctl $a" >>"$TMP/fail" &
+	done
+	wait
+	[ ! -e "$TMP/fail" ]
+	for n in c1 c2 c3 c4 c5 a1 a2 a3 a4 a5; do
+		grep -q "^$n " "$STATE/users"
+	done
+	[ "$(wc -l <"$STATE/users")" -eq 10 ]
+	run ctl check
+	assert_success
+	assert_output "ok"
+}
+
+@test "user lock: no password login, no session; unlock: login works again" {
+	start_auth auth "hash_cost 1"
+	register ivan secret123
+	run ctl user lock ivan
+	assert_success
+	grep -q '^ivan .* 1$' "$STATE/users"
+	run ctl user list
+	assert_line --regexp '^ivan .* yes +0$'
+	run chat ivan secret123
+	assert_line "authchat: Session expired or revoked; please log in"
+	assert_line "authchat: Login incorrect"
+	refute_line "Welcome, ivan"
+	refute_line "Welcome back, ivan"
+	run ctl user unlock ivan
+	assert_success
+	rm -f "$(token_file)"
+	run chat ivan secret123 /quit
+	assert_success
+	assert_line "Welcome, ivan"
+	run ctl user lock nobody
+	assert_failure 1
+	assert_output "authchatctl: no such user nobody"
+}
+
+@test "session list and revoke NAME: the kept token is refused, the password asked" {
+	start_auth auth "hash_cost 1" "session_idle 1h" "session_lifetime 1d"
+	register ivan secret123
+	run ctl session list
+	assert_success
+	assert_line --index 0 --regexp '^SESSION +USER +CREATED +LAST USED +EXPIRES$'
+	assert_line --index 1 --regexp '^[0-9a-f]{16} +ivan +[0-9T:+-]{24} +[0-9T:+-]{24} +[0-9T:+-]{24}$'
+	digest=$(printf '%s' "$(cat "$(token_file)")" | sha256sum | cut -c1-16)
+	assert_line --index 1 --partial "$digest ivan"
+	run ctl session list olga
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	run ctl session revoke ivan
+	assert_success
+	assert_output "1 session revoked"
+	run chat ivan secret123 /quit
+	assert_success
+	assert_line "authchat: Session expired or revoked; please log in"
+	assert_line "Password:"
+	assert_line "Welcome, ivan"
+}
+
+@test "session revoke --all removes every session, comments stay" {
+	start_auth auth "hash_cost 1"
+	register ivan secret123
+	rm "$(token_file)"
+	register olga secret123
+	rm "$(token_file)"
+	chat ivan secret123 /quit
+	sed -i '1i # kept' "$STATE/sessions"
+	run ctl session revoke --all
+	assert_success
+	assert_output "3 sessions revoked"
+	[ "$(cat "$STATE/sessions")" = "# kept" ]
+	run ctl session revoke --all
+	assert_output "0 sessions revoked"
+}
+
+@test "user passwd --stdin: the old password fails, the new one works" {
+	start_auth auth "hash_cost 1"
+	register ivan secret123
+	run ctl user passwd --stdin ivan <<<"newsecret1"
+	assert_success
+	run grep -c ' ivan ' "$STATE/sessions"
+	assert_output 0
+	rm -f "$(token_file)"
+	run chat ivan secret123
+	assert_line "authchat: Login incorrect"
+	run chat ivan newsecret1 /quit
+	assert_success
+	assert_line "Welcome, ivan"
+	run ctl user passwd --stdin olga <<<"newsecret1"
+	assert_failure 1
+	assert_output "authchatctl: no such user olga"
+}
+
+@test "user del: no login with registration off; a missing user is an error" {
+	start_auth auth "hash_cost 1" "registration no"
+	add ivan secret123
+	run chat ivan secret123 /quit
+	assert_line "Welcome, ivan"
+	run ctl user del ivan
+	assert_success
+	! grep -q '^ivan ' "$STATE/users"
+	! grep -q ' ivan ' "$STATE/sessions"
+	rm -f "$(token_file)"
+	run chat ivan secret123
+	assert_line "authchat: Login incorrect"
+	refute_line "Welcome, ivan"
+	run ctl user del ivan
+	assert_failure 1
+	assert_output "authchatctl: no such user ivan"
+}
+
+@test "ident list and forget: the ident daemon asks the name again" {
+	start_auth ident
+	run chat Ivan /quit
+	assert_line "Hello, Ivan!"
+	run ctl ident list
+	assert_success
+	assert_line --index 0 --regexp '^ADDRESS +NAME +CREATED$'
+	assert_line --index 1 --regexp '^127\.0\.0\.1 +Ivan +[0-9T:+-]{24}$'
+	run ctl ident forget 127.0.0.1
+	assert_success
+	run chat Anna /quit
+	assert_line "What is your name?"
+	assert_line "Hello, Anna!"
+	run ctl ident forget 192.0.2.1
+	assert_failure 1
+	assert_output "authchatctl: no such ident 192.0.2.1"
+}
+
+@test "check: ok when clean; a malformed line is named and nobody rewrites the file" {
+	start_auth auth "hash_cost 1"
+	register ivan secret123
+	run ctl check
+	assert_success
+	assert_output "ok"
+	echo "olga bad" >>"$STATE/users"
+	cp "$STATE/users" "$TMP/users.before"
+	rm "$(token_file)"
+	run ctl check
+	assert_failure 1
+	assert_output --partial "$STATE/users:2: a users line has 5 fields"
+	assert_line "authchatctl: $STATE: 1 malformed line"
+	run chat anna password1 password1
+	assert_failure 1
+	assert_line "authchat: internal error: the user database could not be used, closing"
+	run add anna password1
+	assert_failure 1
+	assert_output --partial "refusing to rewrite $STATE/users: it has 1 malformed line"
+	assert_line "authchatctl: cannot change user anna"
+	cmp "$STATE/users" "$TMP/users.before"
+}
+
+@test "run by root, it works as the owner of state_dir" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	start_auth auth "hash_cost 1"
+	register ivan secret123
+	chown -R nobody: "$STATE"
+	chmod o+x "$TMP" "$BATS_RUN_TMPDIR"
+	run add olga secret123
+	assert_success
+	[ "$(stat -c %U "$STATE/users")" = nobody ]
+	run ctl session revoke ivan
+	assert_success
+	[ "$(stat -c %U "$STATE/sessions")" = nobody ]
+}

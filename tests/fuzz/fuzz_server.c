@@ -1,0 +1,230 @@
+/*
+ * fuzz_server.c: libFuzzer target for the daemon's side of a connection,
+ * chat_run() of src/chat.c, with the dialogues of src/auth.c over the
+ * state database of src/db.c, in every mode, in-process.
+ *
+ * Input: a control byte, then a script (fuzz_common.c): segments split
+ * on 0xff, at most 64; one starting with 0xfe is sent unframed (garbage,
+ * bad headers, half frames), any other is one framed message.
+ *   byte 0  bits 0-1: mode (echo, raw, ident, auth)
+ *           bits 2-4: the client's address (peers[] below)
+ *           bit 5: registration off
+ *           bit 6: max_message 64 instead of the default
+ *           bit 7: min_password 1 instead of 8
+ *
+ * Every run starts from the same database, written afresh: users alice
+ * (password "correct horse", yescrypt cost 1), bob (the same, locked),
+ * carol (a $6$ hash of it: a login rehashes), dave ("*": never); idents
+ * for 127.0.0.1 and ::1; sessions: token 11..1 live for alice, 22..2
+ * expired, 33..3 for locked bob, 44..4 for a user that does not exist.
+ * The corpus uses these names, passwords and tokens.
+ *
+ * The client is the peer thread: it writes the script, then shuts down
+ * its side, while reading every reply, so neither end can block the
+ * other and the server never waits for a timeout.
+ *
+ * Oracle: in the framed modes the server's output is whole frames the
+ * client accepts (at most FRAME_CLIENT_MAX bytes, UTF-8, no NUL), each
+ * "CCC" then ' ' or '-', the first the 220 greeting; in raw mode it is
+ * the input, byte for byte; the exit status is a CHAT_EXIT_* value; the
+ * database still parses without a bad line.
+ *
+ * Speed: a yescrypt hash at cost 1 takes about 5 ms, so runs in auth
+ * mode manage tens to hundreds a second; the other modes thousands.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <crypt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chat.h"
+#include "conf.h"
+#include "db.h"
+#include "frame.h"
+#include "proto.h"
+#include "pw.h"
+
+#include "fuzz_common.h"
+
+#define MAX_SEGS	64
+#define PASSWORD	"correct horse"
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static const struct {
+	int		 family;
+	const char	*addr;
+	int		 port;
+} peers[8] = {
+	{ AF_INET, "127.0.0.1", 40000 },	/* a known ident */
+	{ AF_INET, "192.0.2.7", 1 },
+	{ AF_INET6, "::1", 65535 },		/* a known ident */
+	{ AF_INET6, "::ffff:127.0.0.1", 2 },	/* logged as 127.0.0.1 */
+	{ AF_INET6, "2001:db8::1", 3 },
+	{ AF_UNIX, NULL, 0 },			/* "unknown" */
+	{ AF_INET, "0.0.0.0", 0 },
+	{ AF_INET6, "fe80::1", 4 },
+};
+
+static const char	*state_dir;
+static char		 users[2048], idents[256];
+static char		 digest[4][65];		/* of tokens 11..1 to 44..4 */
+
+/* The client's address as accept(2) would have filled it in. */
+static void
+peer_addr(int i, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)peers[i].family;
+	if (peers[i].family == AF_INET) {
+		(void)inet_pton(AF_INET, peers[i].addr, &sin->sin_addr);
+		sin->sin_port = htons((uint16_t)peers[i].port);
+	} else if (peers[i].family == AF_INET6) {
+		(void)inet_pton(AF_INET6, peers[i].addr, &sin6->sin6_addr);
+		sin6->sin6_port = htons((uint16_t)peers[i].port);
+	}
+}
+
+/* The users and idents files never change; sessions carry "now". */
+static void
+baseline_init(void)
+{
+	struct crypt_data	*cd;
+	char			 y[PW_HASH_MAX], tok[TOKEN_HEX_LEN + 1];
+	const char		*sha;
+	int			 i;
+
+	if (pw_hash(PASSWORD, 1, y, sizeof(y)) == -1 ||
+	    (cd = calloc(1, sizeof(*cd))) == NULL ||
+	    (sha = crypt_rn(PASSWORD, "$6$rounds=1000$fuzzsalt$", cd,
+	    sizeof(*cd))) == NULL || sha[0] == '*')
+		abort();
+	(void)snprintf(users, sizeof(users),
+	    "# the fuzz baseline\n"
+	    "alice %s 1700000000 0 0\n"
+	    "bob %s 1700000000 1700000001 1\n"
+	    "\n"
+	    "carol %s 1700000000 0 0\n"
+	    "dave * 1700000000 0 0\n", y, y, sha);
+	free(cd);
+	(void)snprintf(idents, sizeof(idents),
+	    "127.0.0.1 localname 1700000000\n"
+	    "::1 sixname 1700000000\n");
+	for (i = 0; i < 4; i++) {
+		memset(tok, '1' + i, TOKEN_HEX_LEN);
+		tok[TOKEN_HEX_LEN] = '\0';
+		if (token_digest(tok, digest[i]) == -1)
+			abort();
+	}
+}
+
+/* Put the database back as every run expects it. */
+static void
+baseline_write(void)
+{
+	char		 sessions[1024];
+	long long	 now = time(NULL);
+	int		 n;
+
+	n = snprintf(sessions, sizeof(sessions),
+	    "%s alice %lld %lld\n%s alice 0 0\n%s bob %lld %lld\n"
+	    "%s ghost %lld %lld\n", digest[0], now, now, digest[1],
+	    digest[2], now, now, digest[3], now, now);
+	fz_put(state_dir, "users", users, strlen(users), 0600);
+	fz_put(state_dir, "idents", idents, strlen(idents), 0600);
+	fz_put(state_dir, "sessions", sessions, (size_t)n, 0600);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	signal(SIGPIPE, SIG_IGN);
+	fz_quiet_logs();
+	state_dir = fz_tmpdir("server");
+	if (db_init(state_dir) == -1)
+		abort();
+	baseline_init();
+	return 0;
+}
+
+/* Each server message: "CCC" and ' ' or '-', a code of a known class. */
+static void
+check_message(const char *text, size_t len, void *arg)
+{
+	int	*count = arg;
+
+	FZ_ASSERT(len >= 4);
+	FZ_ASSERT(text[0] >= '1' && text[0] <= '5');
+	FZ_ASSERT(text[1] >= '0' && text[1] <= '9');
+	FZ_ASSERT(text[2] >= '0' && text[2] <= '9');
+	FZ_ASSERT(text[3] == ' ' || text[3] == '-');
+	if ((*count)++ == 0)
+		FZ_ASSERT(strncmp(text, "220", 3) == 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sockaddr_storage	 ss;
+	struct fz_peer		 peer;
+	struct conf		 conf;
+	int			 sv[2], status, count = 0;
+
+	if (size < 1)
+		return 0;
+	if (size > 1 + FZ_INPUT_MAX)
+		size = 1 + FZ_INPUT_MAX;
+	conf_defaults(&conf);
+	conf.mode = (enum conf_mode)(data[0] & 3);
+	conf.registration = (data[0] & 0x20) == 0;
+	if (data[0] & 0x40)
+		conf.max_message = 64;
+	conf.min_password = data[0] & 0x80 ? 1 : 8;
+	conf.fail_delay = 0;
+	conf.hash_cost = 1;
+	conf.login_grace_time = 10;
+	conf.idle_timeout = 10;
+	(void)strlcpy(conf.state_dir, state_dir, sizeof(conf.state_dir));
+	peer_addr((data[0] >> 2) & 7, &ss);
+	baseline_write();
+
+	memset(&peer, 0, sizeof(peer));
+	(void)fz_script(data + 1, size - 1, MAX_SEGS, &peer.out, NULL);
+	fz_pair(sv);
+	fz_peer_start(&peer, sv[0]);
+	status = chat_run(&conf, sv[1], &ss);	/* closes sv[1] */
+	fz_peer_finish(&peer);
+
+	FZ_ASSERT(status >= CHAT_EXIT_OK && status <= CHAT_EXIT_GRACE);
+	if (!peer.truncated && conf.mode == MODE_RAW)
+		FZ_ASSERT(peer.in.len == peer.out.len && (peer.in.len == 0 ||
+		    memcmp(peer.in.p, peer.out.p, peer.in.len) == 0));
+	else if (!peer.truncated) {
+		FZ_ASSERT(fz_frames(peer.in.p, peer.in.len, FRAME_CLIENT_MAX,
+		    check_message, &count) >= 1);
+	}
+	if (conf.mode == MODE_IDENT || conf.mode == MODE_AUTH)
+		FZ_ASSERT(db_check() == 0);
+	fz_buf_free(&peer.out);
+	fz_buf_free(&peer.in);
+	return 0;
+}
