@@ -283,6 +283,10 @@ auth_password(struct chat *ch, struct db_user *u, int known)
 	if (!ok) {
 		log_warnx("Failed password for %s%s from %s port %d",
 		    known ? "" : "invalid user ", name, ch->addr, ch->port);
+		if (known)
+			ch->nfailed++;
+		else
+			ch->ninvalid++;
 		return 1;
 	}
 	u->last_login = time(NULL);
@@ -353,7 +357,6 @@ auth_login(struct chat *ch)
 	msgsock_sendf(ch->ms, "%d Too many authentication failures, closing",
 	    CODE_CLOSING);
 	ch->reason = "too many authentication failures";
-	ch->status = CHAT_EXIT_AUTHFAIL;
 	return -1;
 }
 

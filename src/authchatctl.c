@@ -211,10 +211,13 @@ user_put(struct db_user *u, int revoke)
 
 	rc = db_user_update(u);
 	explicit_bzero(u->hash, sizeof(u->hash));
-	if (rc == 0 && revoke && (rc = db_session_del_user(u->name,
-	    NULL)) != 0)
-		ctl_warnx("cannot revoke the sessions of %s", u->name);
-	return ctl_result(rc, "user", u->name);
+	if (rc != 0)
+		return ctl_result(rc, "user", u->name);
+	if (revoke && db_session_del_user(u->name, NULL) != 0) {
+		ctl_warnx("user %s changed, but not its sessions", u->name);
+		return 1;
+	}
+	return 0;
 }
 
 /* user add: checked first, so a taken name asks no password. */
@@ -288,7 +291,7 @@ sessions_add(const struct db_session *s, void *arg)
 	if (ss->n == ss->size) {
 		size = ss->size == 0 ? 64 : ss->size * 2;
 		if ((p = reallocarray(ss->s, size, sizeof(*p))) == NULL) {
-			ctl_warnx("cannot list sessions: %s", strerror(errno));
+			ctl_warnx("%s", strerror(errno));
 			ss->failed = 1;
 			return 1;
 		}
@@ -304,11 +307,11 @@ static int
 sessions_load(struct sessions *ss)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (db_session_list(sessions_add, ss) == -1 || ss->failed) {
-		free(ss->s);
-		return -1;
-	}
-	return 0;
+	if (db_session_list(sessions_add, ss) == 0 && !ss->failed)
+		return 0;
+	ctl_warnx("cannot read the sessions");
+	free(ss->s);
+	return -1;
 }
 
 /* The daemon refuses a session idle or old for longer than allowed. */
@@ -364,7 +367,8 @@ user_list(const char *unused, int unused2)
 		return 1;
 	printf("%-32s %-24s %-24s %-6s %s\n", "NAME", "CREATED",
 	    "LAST LOGIN", "LOCKED", "SESSIONS");
-	rc = db_user_list(user_row, &ss);
+	if ((rc = db_user_list(user_row, &ss)) != 0)
+		ctl_warnx("cannot read the users");
 	free(ss.s);
 	return rc == 0 ? 0 : 1;
 }
@@ -388,7 +392,10 @@ ident_list(const char *unused, int unused2)
 	(void)unused;
 	(void)unused2;
 	printf("%-39s %-32s %s\n", "ADDRESS", "NAME", "CREATED");
-	return db_ident_list(ident_row, NULL) == 0 ? 0 : 1;
+	if (db_ident_list(ident_row, NULL) == 0)
+		return 0;
+	ctl_warnx("cannot read the idents");
+	return 1;
 }
 
 /* ident forget: that address is asked its name again. */

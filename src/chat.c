@@ -246,6 +246,16 @@ chat_framed(struct chat *ch)
 		    auth_login(ch);
 		ch->in_dialogue = 0;
 		msgsock_set_deadline(ch->ms, NULL);
+		if (r != 0 && ch->status == CHAT_EXIT_OK &&
+		    ch->conf->mode == MODE_AUTH)
+			ch->status = ch->ninvalid ? CHAT_EXIT_INVALIDUSER :
+			    ch->nfailed ? CHAT_EXIT_AUTHFAIL : CHAT_EXIT_NOAUTH;
+	}
+	if (r == 0 && dialogue && ch->done_fd != -1) {
+		/* the parent counts this connection as logged in now */
+		(void)!write(ch->done_fd, "", 1);
+		close(ch->done_fd);
+		ch->done_fd = -1;
 	}
 	if (r == 0)
 		chat_converse(ch);
@@ -253,12 +263,14 @@ chat_framed(struct chat *ch)
 
 /* Serve one accepted connection; returns the child's exit status. */
 int
-chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss)
+chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss,
+    int done_fd)
 {
 	struct chat ch;
 
 	memset(&ch, 0, sizeof(ch));
 	ch.conf = conf;
+	ch.done_fd = done_fd;
 	ch.status = CHAT_EXIT_OK;
 	net_addr_str(ss, ch.addr, sizeof(ch.addr), &ch.port);
 	log_info("connection from %s port %d", ch.addr, ch.port);

@@ -14,6 +14,8 @@
 #define CHAT_EXIT_PROTO		2
 #define CHAT_EXIT_AUTHFAIL	3
 #define CHAT_EXIT_GRACE		4
+#define CHAT_EXIT_INVALIDUSER	5
+#define CHAT_EXIT_NOAUTH	6
 
 struct conf;
 struct msgsock;
@@ -26,6 +28,9 @@ struct chat {
 	char			 user[64];
 	char			 digest[65];	/* this connection's session */
 	int			 in_dialogue;	/* before the conversation */
+	int			 done_fd;	/* told when the dialogue succeeds */
+	int			 nfailed;	/* failed logins, known users */
+	int			 ninvalid;	/* failed logins, invalid users */
 	const char		*reason;	/* why it ended, for the log */
 	unsigned long		 nmessages;
 	int			 status;	/* CHAT_EXIT_* */
@@ -33,7 +38,8 @@ struct chat {
 
 void	chat_signals(void);
 int	chat_terminating(void);
-int	chat_run(const struct conf *, int, const struct sockaddr_storage *);
+int	chat_run(const struct conf *, int, const struct sockaddr_storage *,
+	    int);
 void	chat_converse(struct chat *);
 void	chat_recv_failed(struct chat *, int);
 int	chat_welcome(struct chat *, const char *);

@@ -8,6 +8,8 @@
 #endif
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -55,6 +57,19 @@ conf_defaults(struct conf *c)
 	c->hash_cost = 0;
 	c->fail_delay = 1;
 	strlcpy(c->user, "authchatd", sizeof(c->user));
+	c->startups_start = 10;
+	c->startups_rate = 30;
+	c->startups_full = 100;
+	c->max_per_source = 10;
+	c->netmask4 = 32;
+	c->netmask6 = 64;
+	c->pen.on = 1;
+	c->pen.authfail = 5;
+	c->pen.invaliduser = 5;
+	c->pen.noauth = 1;
+	c->pen.grace = 10;
+	c->pen.min = 15;
+	c->pen.max = 600;
 }
 
 const char *
@@ -157,9 +172,14 @@ set_mode(struct conf *c, const char *v, const char **why)
 	return -1;
 }
 
+/* A path; "none" (as -T prints an unset one) unsets it. */
 static int
 set_path(char *dst, size_t len, const char *v, const char **why)
 {
+	if (strcmp(v, "none") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
 	if (strlcpy(dst, v, len) >= len) {
 		*why = "path too long";
 		return -1;
@@ -326,6 +346,159 @@ set_user(struct conf *c, const char *v, const char **why)
 	return 0;
 }
 
+/* "start:rate:full" as sshd's MaxStartups. */
+static int
+set_max_startups(struct conf *c, const char *v, const char **why)
+{
+	int a, r, f, n = 0;
+
+	*why = "max_startups must be start:rate:full, e.g. 10:30:100, with "
+	    "start <= full and rate 1..100";
+	if (sscanf(v, "%d:%d:%d%n", &a, &r, &f, &n) != 3 ||
+	    (size_t)n != strlen(v) || a < 1 || f < a || f > 100000 ||
+	    r < 1 || r > 100)
+		return -1;
+	c->startups_start = a;
+	c->startups_rate = r;
+	c->startups_full = f;
+	return 0;
+}
+
+static int
+set_max_per_source(struct conf *c, const char *v, const char **why)
+{
+	const char *errstr;
+
+	c->max_per_source = (int)strtonum(v, 1, 100000, &errstr);
+	if (errstr != NULL) {
+		*why = "max_per_source must be a number from 1 to 100000";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_source_netmask(struct conf *c, const char *v, const char **why)
+{
+	int a, b, n = 0;
+
+	if (sscanf(v, "%d:%d%n", &a, &b, &n) != 2 || (size_t)n != strlen(v) ||
+	    a < 0 || a > 32 || b < 0 || b > 128) {
+		*why = "source_netmask must be IPV4BITS:IPV6BITS, e.g. 32:64";
+		return -1;
+	}
+	c->netmask4 = a;
+	c->netmask6 = b;
+	return 0;
+}
+
+/* One "name:duration" of the penalties key. */
+static int
+set_penalty(struct conf_penalties *p, char *tok, const char **why)
+{
+	static const struct { const char *name; size_t off; } kinds[] = {
+		{ "authfail", offsetof(struct conf_penalties, authfail) },
+		{ "invaliduser", offsetof(struct conf_penalties, invaliduser) },
+		{ "noauth", offsetof(struct conf_penalties, noauth) },
+		{ "grace-exceeded", offsetof(struct conf_penalties, grace) },
+		{ "min", offsetof(struct conf_penalties, min) },
+		{ "max", offsetof(struct conf_penalties, max) },
+	};
+	char *val;
+	size_t i;
+
+	if ((val = strchr(tok, ':')) == NULL) {
+		*why = "penalties: each item is name:duration";
+		return -1;
+	}
+	*val++ = '\0';
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(tok, kinds[i].name) == 0)
+			return conf_parse_duration(val, (int *)(void *)
+			    ((char *)p + kinds[i].off), why);
+	*why = "penalties: names are authfail, invaliduser, noauth, "
+	    "grace-exceeded, min and max";
+	return -1;
+}
+
+/* sshd's PerSourcePenalties syntax, or "no". */
+static int
+set_penalties(struct conf *c, const char *v, const char **why)
+{
+	char buf[CONF_LINE_MAX], *p, *tok, *save = NULL;
+	struct conf_penalties pen = c->pen;
+
+	if (strcmp(v, "no") == 0) {
+		c->pen.on = 0;
+		return 0;
+	}
+	strlcpy(buf, v, sizeof(buf));
+	for (p = buf; (tok = strtok_r(p, " \t", &save)) != NULL; p = NULL)
+		if (set_penalty(&pen, tok, why) == -1)
+			return -1;
+	if (pen.max < pen.min) {
+		*why = "penalties: max must not be less than min";
+		return -1;
+	}
+	pen.on = 1;
+	c->pen = pen;
+	return 0;
+}
+
+/* An address or a network in CIDR notation. */
+int
+conf_parse_net(const char *s, struct conf_net *n)
+{
+	char buf[80], *slash;
+	const char *errstr;
+	int max;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return -1;
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, buf, n->addr) == 1) {
+		n->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, n->addr) == 1) {
+		n->family = AF_INET6;
+		max = 128;
+	} else
+		return -1;
+	n->bits = max;
+	if (slash != NULL) {
+		n->bits = (int)strtonum(slash, 0, max, &errstr);
+		if (errstr != NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+set_penalty_exempt(struct conf *c, const char *v, const char **why)
+{
+	char buf[CONF_LINE_MAX], *p, *tok, *save = NULL;
+
+	if (strcmp(v, "none") == 0) {
+		c->nexempt = 0;
+		return 0;
+	}
+	strlcpy(buf, v, sizeof(buf));
+	for (p = buf; (tok = strtok_r(p, " \t", &save)) != NULL; p = NULL) {
+		if (c->nexempt >= CONF_MAX_EXEMPT) {
+			*why = "penalty_exempt: at most 32 networks";
+			return -1;
+		}
+		if (conf_parse_net(tok, &c->exempt[c->nexempt]) == -1) {
+			*why = "penalty_exempt: not an address or network";
+			return -1;
+		}
+		c->nexempt++;
+	}
+	return 0;
+}
+
 static const struct conf_key keys[] = {
 	{ "port", set_port },
 	{ "listen", set_listen },
@@ -345,6 +518,11 @@ static const struct conf_key keys[] = {
 	{ "hash_cost", set_hash_cost },
 	{ "fail_delay", set_fail_delay },
 	{ "user", set_user },
+	{ "max_startups", set_max_startups },
+	{ "max_per_source", set_max_per_source },
+	{ "source_netmask", set_source_netmask },
+	{ "penalties", set_penalties },
+	{ "penalty_exempt", set_penalty_exempt },
 };
 
 /* Set one key; on error writes the reason to err and returns -1. */
@@ -460,6 +638,21 @@ conf_load(struct conf *c, const char *path, int missing_ok)
 	return errors ? -1 : 0;
 }
 
+static void
+conf_dump_exempt(const struct conf *c, FILE *fp)
+{
+	char buf[INET6_ADDRSTRLEN];
+	int i;
+
+	fprintf(fp, "penalty_exempt");
+	for (i = 0; i < c->nexempt; i++) {
+		inet_ntop(c->exempt[i].family, c->exempt[i].addr, buf,
+		    sizeof(buf));
+		fprintf(fp, " %s/%d", buf, c->exempt[i].bits);
+	}
+	fprintf(fp, "%s\n", c->nexempt == 0 ? " none" : "");
+}
+
 /* Print the effective configuration, every key (authchatd -T). */
 void
 conf_dump(const struct conf *c, FILE *fp)
@@ -487,4 +680,16 @@ conf_dump(const struct conf *c, FILE *fp)
 	fprintf(fp, "hash_cost %lu\n", c->hash_cost);
 	fprintf(fp, "fail_delay %d\n", c->fail_delay);
 	fprintf(fp, "user %s\n", c->user);
+	fprintf(fp, "max_startups %d:%d:%d\n", c->startups_start,
+	    c->startups_rate, c->startups_full);
+	fprintf(fp, "max_per_source %d\n", c->max_per_source);
+	fprintf(fp, "source_netmask %d:%d\n", c->netmask4, c->netmask6);
+	if (c->pen.on)
+		fprintf(fp, "penalties authfail:%ds invaliduser:%ds noauth:%ds "
+		    "grace-exceeded:%ds min:%ds max:%ds\n", c->pen.authfail,
+		    c->pen.invaliduser, c->pen.noauth, c->pen.grace,
+		    c->pen.min, c->pen.max);
+	else
+		fprintf(fp, "penalties no\n");
+	conf_dump_exempt(c, fp);
 }

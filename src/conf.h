@@ -19,6 +19,26 @@ enum conf_mode {
 	MODE_AUTH
 };
 
+#define CONF_MAX_EXEMPT		32
+
+/* An address block: family, network bytes, prefix length. */
+struct conf_net {
+	int		 family;
+	unsigned char	 addr[16];
+	int		 bits;
+};
+
+/* Penalty seconds per way a connection can end badly (sshd's names). */
+struct conf_penalties {
+	int		 on;
+	int		 authfail;
+	int		 invaliduser;
+	int		 noauth;
+	int		 grace;
+	int		 min;
+	int		 max;
+};
+
 struct conf {
 	int		 port;
 	int		 port_set;		/* from file or command line */
@@ -41,6 +61,15 @@ struct conf {
 	unsigned long	 hash_cost;		/* 0: libxcrypt's default */
 	int		 fail_delay;		/* seconds after a failure */
 	char		 user[64];		/* to drop to when root */
+	int		 startups_start;	/* max_startups start:rate:full */
+	int		 startups_rate;
+	int		 startups_full;
+	int		 max_per_source;
+	int		 netmask4;		/* source_netmask 32:64 */
+	int		 netmask6;
+	struct conf_penalties pen;
+	struct conf_net	 exempt[CONF_MAX_EXEMPT];
+	int		 nexempt;
 };
 
 void		 conf_defaults(struct conf *);
@@ -51,5 +80,6 @@ const char	*conf_mode_name(enum conf_mode);
 int		 conf_parse_port(const char *, int *, const char **);
 int		 conf_parse_duration(const char *, int *, const char **);
 void		 conf_dump(const struct conf *, FILE *);
+int		 conf_parse_net(const char *, struct conf_net *);
 
 #endif /* CONF_H */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 
 #include "chat.h"
 #include "conf.h"
+#include "guard.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
@@ -34,12 +36,20 @@
 
 static volatile sig_atomic_t got_chld, got_term, got_hup;
 
+/* A running child: where it came from, whether it is still logging in. */
+struct kid {
+	pid_t			 pid;		/* 0: free slot */
+	struct sockaddr_storage	 ss;
+	struct srckey		 key;
+	int			 fd;		/* dialogue pipe, -1 when done */
+};
+
 static struct server {
 	struct conf	*conf;
 	int		(*reload)(struct conf *);
 	int		*fds;
 	int		 nfds;
-	pid_t		*kids;		/* slots of running children, 0 free */
+	struct kid	*kids;
 	int		 nkids;
 	int		 maxkids;	/* slots allocated */
 	pid_t		 parent;
@@ -89,29 +99,46 @@ server_signals(sigset_t *waitmask)
 static int
 server_grow(int want)
 {
-	pid_t *p;
+	struct kid *p;
+	int i;
 
 	if (want <= srv.maxkids)
 		return 0;
 	if ((p = reallocarray(srv.kids, (size_t)want, sizeof(*p))) == NULL)
 		return -1;
 	memset(p + srv.maxkids, 0, (size_t)(want - srv.maxkids) * sizeof(*p));
+	for (i = srv.maxkids; i < want; i++)
+		p[i].fd = -1;
 	srv.kids = p;
 	srv.maxkids = want;
 	return 0;
 }
 
+/* The dialogue of a child is over: it no longer counts as a startup. */
 static void
-server_forget(pid_t pid)
+server_kid_done(struct kid *k)
+{
+	if (k->fd != -1)
+		close(k->fd);
+	k->fd = -1;
+}
+
+/* A child ended: its slot is freed and its source maybe penalised. */
+static void
+server_forget(pid_t pid, int status)
 {
 	int i;
 
 	for (i = 0; i < srv.maxkids; i++) {
-		if (srv.kids[i] == pid) {
-			srv.kids[i] = 0;
-			srv.nkids--;
-			return;
-		}
+		if (srv.kids[i].pid != pid)
+			continue;
+		if (WIFEXITED(status))
+			limits_penalize(srv.conf, &srv.kids[i].ss,
+			    WEXITSTATUS(status));
+		server_kid_done(&srv.kids[i]);
+		srv.kids[i].pid = 0;
+		srv.nkids--;
+		return;
 	}
 }
 
@@ -124,7 +151,7 @@ server_reap(void)
 
 	got_chld = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		server_forget(pid);
+		server_forget(pid, status);
 		if (WIFSIGNALED(status))
 			log_warnx("child %ld killed by signal %d", (long)pid,
 			    WTERMSIG(status));
@@ -136,12 +163,12 @@ server_reap(void)
 	}
 }
 
-/* The connection over the limit hears why, then is closed. */
+/* A refused connection hears why in one message, then is closed. */
 static void
-server_busy(int fd, const struct sockaddr_storage *ss)
+server_refuse(int fd, const struct sockaddr_storage *ss, const char *text,
+    const char *why)
 {
-	static const char text[] = "421 server busy, try again later";
-	char msg[64], addr[NET_ADDRSTRLEN];
+	char msg[256], addr[NET_ADDRSTRLEN];
 	int n, port;
 
 	n = snprintf(msg, sizeof(msg), "%010zu%s", strlen(text), text);
@@ -149,26 +176,92 @@ server_busy(int fd, const struct sockaddr_storage *ss)
 	shutdown(fd, SHUT_WR);
 	close(fd);
 	net_addr_str(ss, addr, sizeof(addr), &port);
-	log_warnx("server busy (%d children): refused %s port %d",
-	    srv.nkids, addr, port);
+	limits_log("refused %s port %d: %s", addr, port, why);
 }
 
 /* In the child: drop what belongs to the parent, then serve. */
 static void __attribute__((noreturn))
-server_child(int fd, const struct sockaddr_storage *ss,
+server_child(int fd, const struct sockaddr_storage *ss, int done_fd,
     const sigset_t *oldmask)
 {
 	int i;
 
 	for (i = 0; i < srv.nfds; i++)
 		close(srv.fds[i]);
+	for (i = 0; i < srv.maxkids; i++)
+		if (srv.kids[i].fd != -1)
+			close(srv.kids[i].fd);
 	free(srv.kids);
 	chat_signals();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 	    getppid() != srv.parent)
 		_exit(CHAT_EXIT_ERROR);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	_exit(chat_run(srv.conf, fd, ss));
+	_exit(chat_run(srv.conf, fd, ss, done_fd));
+}
+
+/* Why this connection may not in, or NULL. */
+static const char *
+server_admit(const struct sockaddr_storage *ss, struct srckey *key,
+    const char **why)
+{
+	const char *text;
+	int i, startups = 0, same = 0;
+
+	limits_key(srv.conf, ss, key);
+	if (srv.nkids >= srv.conf->max_children) {
+		*why = "server busy";
+		return "421 server busy, try again later";
+	}
+	for (i = 0; i < srv.maxkids; i++) {
+		if (srv.kids[i].pid == 0)
+			continue;
+		startups += srv.kids[i].fd != -1;
+		same += memcmp(&srv.kids[i].key, key, sizeof(*key)) == 0;
+	}
+	if ((text = limits_admit(srv.conf, ss, startups, same)) != NULL)
+		*why = text + 4;
+	return text;
+}
+
+/* Fork the child of one admitted connection and remember it. */
+static void
+server_spawn(int fd, const struct sockaddr_storage *ss,
+    const struct srckey *key, const sigset_t *waitmask)
+{
+	int p[2] = { -1, -1 }, i;
+	pid_t pid;
+
+	if ((srv.conf->mode == MODE_IDENT || srv.conf->mode == MODE_AUTH) &&
+	    pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("pipe");
+		close(fd);
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(fd);
+		if (p[0] != -1) {
+			close(p[0]);
+			close(p[1]);
+		}
+		return;
+	}
+	if (pid == 0) {
+		if (p[0] != -1)
+			close(p[0]);
+		server_child(fd, ss, p[1], waitmask);
+	}
+	close(fd);
+	if (p[1] != -1)
+		close(p[1]);
+	for (i = 0; i < srv.maxkids && srv.kids[i].pid != 0; i++)
+		;
+	srv.kids[i].pid = pid;
+	srv.kids[i].ss = *ss;
+	srv.kids[i].key = *key;
+	srv.kids[i].fd = p[0];
+	srv.nkids++;
 }
 
 /* Accept what is pending on one listener. */
@@ -176,35 +269,27 @@ static void
 server_accept(int lfd, const sigset_t *waitmask)
 {
 	struct sockaddr_storage ss;
+	struct srckey key;
+	const char *text, *why;
 	socklen_t len;
-	pid_t pid;
-	int fd, i, n;
+	int fd, n;
 
 	for (n = 0; n < ACCEPT_BURST; n++) {
 		len = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				limits_log("accept: %s", strerror(errno));
+			else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept");
 			return;
 		}
-		if (srv.nkids >= srv.conf->max_children) {
-			server_busy(fd, &ss);
-			continue;
-		}
-		if ((pid = fork()) == -1) {
-			log_warn("fork");
-			close(fd);
-			continue;
-		}
-		if (pid == 0)
-			server_child(fd, &ss, waitmask);
-		close(fd);
-		for (i = 0; i < srv.maxkids && srv.kids[i] != 0; i++)
-			;
-		srv.kids[i] = pid;
-		srv.nkids++;
+		if ((text = server_admit(&ss, &key, &why)) != NULL)
+			server_refuse(fd, &ss, text, why);
+		else
+			server_spawn(fd, &ss, &key, waitmask);
 	}
 }
 
@@ -239,19 +324,48 @@ server_stop(void)
 	for (i = 0; i < srv.nfds; i++)
 		close(srv.fds[i]);
 	for (i = 0; i < srv.maxkids; i++)
-		if (srv.kids[i] != 0)
-			kill(srv.kids[i], SIGTERM);
+		if (srv.kids[i].pid != 0)
+			kill(srv.kids[i].pid, SIGTERM);
 	for (waited = 0; srv.nkids > 0 && waited < STOP_GRACE * 20; waited++) {
 		server_reap();
 		if (srv.nkids > 0)
 			nanosleep(&ts, NULL);
 	}
 	for (i = 0; i < srv.maxkids; i++)
-		if (srv.kids[i] != 0)
-			kill(srv.kids[i], SIGKILL);
+		if (srv.kids[i].pid != 0)
+			kill(srv.kids[i].pid, SIGKILL);
 	while (srv.nkids > 0 && waitpid(-1, NULL, 0) > 0)
 		srv.nkids--;
 	free(srv.kids);
+}
+
+/* The poll set: listeners, then the pipes of children still logging in. */
+static int
+server_pollset(struct pollfd *pfd, int max, int **which)
+{
+	static int *map;
+	static int nmap;
+	int i, n;
+
+	if (nmap < srv.maxkids) {
+		free(map);
+		if ((map = calloc((size_t)srv.maxkids, sizeof(*map))) == NULL)
+			fatal("calloc");
+		nmap = srv.maxkids;
+	}
+	for (n = 0; n < srv.nfds; n++) {
+		pfd[n].fd = srv.fds[n];
+		pfd[n].events = POLLIN;
+	}
+	for (i = 0; i < srv.maxkids && n < max; i++) {
+		if (srv.kids[i].pid == 0 || srv.kids[i].fd == -1)
+			continue;
+		map[n - srv.nfds] = i;
+		pfd[n].fd = srv.kids[i].fd;
+		pfd[n++].events = POLLIN;
+	}
+	*which = map;
+	return n;
 }
 
 /* The parent's loop; returns when told to stop. */
@@ -259,9 +373,9 @@ int
 server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
     int nfds)
 {
-	struct pollfd pfd[CONF_MAX_LISTEN * 4];
+	struct pollfd *pfd = NULL;
 	sigset_t waitmask;
-	int i, n;
+	int i, n, npfd, *map, pfdsize = 0;
 
 	srv.conf = conf;
 	srv.reload = reload;
@@ -271,14 +385,20 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 	if (server_grow(conf->max_children) == -1)
 		fatal("max_children");
 	server_signals(&waitmask);
-	for (i = 0; i < nfds; i++) {
-		pfd[i].fd = fds[i];
-		pfd[i].events = POLLIN;
-	}
 	while (!got_term) {
-		n = ppoll(pfd, (nfds_t)nfds, NULL, &waitmask);
+		if (pfdsize < nfds + srv.maxkids) {
+			pfdsize = nfds + srv.maxkids;
+			if ((pfd = reallocarray(pfd, (size_t)pfdsize,
+			    sizeof(*pfd))) == NULL)
+				fatal("poll set");
+		}
+		npfd = server_pollset(pfd, nfds + srv.maxkids, &map);
+		n = ppoll(pfd, (nfds_t)npfd, NULL, &waitmask);
 		if (n == -1 && errno != EINTR)
 			fatal("ppoll");
+		for (i = nfds; n > 0 && i < npfd; i++)
+			if (pfd[i].revents != 0)
+				server_kid_done(&srv.kids[map[i - nfds]]);
 		if (got_chld)
 			server_reap();
 		if (got_hup)
@@ -286,7 +406,9 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 		for (i = 0; n > 0 && i < nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				server_accept(pfd[i].fd, &waitmask);
+		limits_log_flush();
 	}
+	free(pfd);
 	log_info("stopping, %d children to finish", srv.nkids);
 	server_stop();
 	return 0;

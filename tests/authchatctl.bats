@@ -61,6 +61,28 @@ add() {
 	[ "$(wc -l <"$STATE/users")" -eq 1 ]
 }
 
+@test "on a terminal: asked twice without echo; a mismatch is refused" {
+	start_auth auth "hash_cost 1"
+	c="'$AUTHCHATCTL' -f '$TMP/auth.conf' user add ivan"
+	tmux_start "$c; echo EXIT1=\$?; $c; echo EXIT2=\$?; sleep 60"
+	wait_for screen_has "Password:"
+	type_keys "hidden-pw-1" Enter
+	wait_for screen_has "Repeat password:"
+	type_keys "hidden-pw-2" Enter
+	wait_for screen_has "EXIT1=1" || { screen; false; }
+	run screen
+	assert_output --partial "authchatctl: passwords do not match"
+	type_keys "hidden-pw-3" Enter
+	wait_for eval '[ "$(screen | grep -c "Repeat password:")" -eq 2 ]'
+	type_keys "hidden-pw-3" Enter
+	wait_for screen_has "EXIT2=0" || { screen; false; }
+	run screen
+	refute_output --partial "hidden-pw"
+	rm -f "$(token_file)"
+	run chat ivan hidden-pw-3 /quit
+	assert_line "Welcome, ivan"
+}
+
 @test "min_password comes from the configuration" {
 	start_auth auth "hash_cost 1" "min_password 12"
 	run add ivan secret12345
@@ -83,6 +105,15 @@ add() {
 	run "$AUTHCHATCTL" -f "$TMP/missing.conf" check
 	assert_failure 1
 	assert_line "authchatctl: cannot load the configuration $TMP/missing.conf"
+}
+
+@test "the usage is the SYNOPSIS of authchatctl(8)" {
+	run "$AUTHCHATCTL" -h
+	assert_failure 2
+	usage=$(sed -e 's/^usage: //' -e 's/^ *//' <<<"$output")
+	synopsis=$(mandoc -Tascii "$SRCDIR/man/authchatctl.8" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed -e '1d' -e '$d' -e 's/^ *//' -e '/^$/d')
+	assert_equal "$usage" "$synopsis"
 }
 
 @test "user add while 5 clients register at once: nothing lost" {

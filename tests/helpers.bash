@@ -136,6 +136,7 @@ auth_conf() {
 		echo "mode $mode"
 		echo "state_dir $STATE"
 		echo "fail_delay 0"
+		echo "penalties no"
 		for l in "$@"; do echo "$l"; done
 	} >"$TMP/auth.conf"
 }

@@ -9,6 +9,10 @@
  *   resume    auth mode: greeting, a kept token, "250 Welcome back"
  *   register  auth mode: a new name, its password twice, welcome
  *
+ * login picks users PREFIX0 .. PREFIX<u-1> and resume the lines of the
+ * token file at random (uniformly, a fixed seed per worker), so lookups
+ * meet users and sessions from the whole of the files.
+ *
  * A latency sample is one whole conversation (connect .. close), or one
  * message and its reply in pingpong.  Every message leaves in one
  * send(2), header and text together, so Nagle cannot split it.  Only
@@ -48,12 +52,12 @@
 #define MAX_TOKENS	1000000
 
 enum mode { M_CONNECT, M_PINGPONG, M_LOGIN, M_RESUME, M_REGISTER };
-enum err { E_CONNECT, E_TIMEOUT, E_EOF, E_IO, E_PROTO, E_NKINDS };
+enum err { E_CONNECT, E_TIMEOUT, E_EOF, E_IO, E_PROTO, E_BUSY, E_NKINDS };
 
 static const char *mode_names[] = { "connect", "pingpong", "login",
     "resume", "register" };
 static const char *err_names[] = { "connect", "timeout", "eof", "io",
-    "proto" };
+    "proto", "busy" };
 
 /* A connection and the bytes read from it but not yet used. */
 struct conn {
@@ -68,6 +72,7 @@ struct worker {
 	uint64_t	*lat;		/* nanoseconds */
 	size_t		 nlat, caplat;
 	long		 ok;
+	unsigned int	 seed;		/* picks users and tokens */
 	double		 t_end;
 	struct conn	 c;
 	char		 out[HDRLEN + FRAME_MAX];
@@ -91,7 +96,7 @@ static struct {
 	socklen_t		 addrlen;
 	double			 t_start, deadline;
 	atomic_long		 claimed;	/* conversations started */
-	atomic_long		 seq;		/* user and token picker */
+	atomic_long		 seq;		/* names of new users */
 	atomic_long		 errs[E_NKINDS];
 	atomic_int		 printed;
 	pthread_barrier_t	 go;
@@ -284,6 +289,8 @@ greeting(struct conn *c, const char *code_sep)
 
 	if (conn_recv(c, &t, &n) == -1)
 		return -1;
+	if (is_code(t, n, "421 "))
+		return fail(E_BUSY, "refused: 421 (server busy?)", 0);
 	if (!is_code(t, n, code_sep))
 		return fail(E_PROTO, "unexpected greeting", 0);
 	return 0;
@@ -343,7 +350,8 @@ conversation(struct worker *w, long seq)
 
 	if (conn_open(&w->c) == -1)
 		return -1;
-	pick = atomic_fetch_add(&g.seq, 1);
+	pick = g.mode == M_REGISTER ? atomic_fetch_add(&g.seq, 1) :
+	    (long)rand_r(&w->seed);
 	switch (g.mode) {
 	case M_CONNECT:
 		r = greeting(&w->c, "220 ") == -1 ? -1 : echo_once(w, seq);
@@ -675,6 +683,7 @@ main(int argc, char *argv[])
 	pthread_barrier_init(&g.go, NULL, (unsigned int)g.conc + 1);
 	for (i = 0; i < g.conc; i++) {
 		ws[i].id = i;
+		ws[i].seed = 12345u + 7919u * (unsigned int)i;
 		if ((e = pthread_create(&ws[i].th, NULL, worker_main,
 		    &ws[i])) != 0) {
 			fprintf(stderr, "loadgen: pthread_create: %s\n",

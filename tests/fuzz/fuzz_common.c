@@ -268,7 +268,8 @@ fz_peer_run(void *arg)
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n > 0)
 				woff += (size_t)n;
-			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			else if (n == 0 || (errno != EAGAIN &&
+			    errno != EINTR))
 				woff = pr->out.len;	/* peer gone */
 			if (woff == pr->out.len) {
 				(void)shutdown(pr->fd, SHUT_WR);
@@ -301,13 +302,26 @@ fz_peer_start(struct fz_peer *pr, int fd)
 		fz_setup_failed("pthread_create");
 }
 
-/* Wait for the peer (the other end must be closed by now), close fd. */
+/*
+ * Wait for the peer (the other end must be closed by now), close fd.
+ * With FUZZ_TRANSCRIPT set in the environment, both directions are
+ * copied to fd 2: how to see what a corpus file does.
+ */
 void
 fz_peer_finish(struct fz_peer *pr)
 {
 	(void)pthread_join(pr->thread, NULL);
 	(void)close(pr->fd);
 	pr->fd = -1;
+	if (getenv("FUZZ_TRANSCRIPT") == NULL)
+		return;
+	dprintf(STDERR_FILENO, "--- sent %zu bytes:\n", pr->out.len);
+	if (pr->out.len > 0)
+		(void)!write(STDERR_FILENO, pr->out.p, pr->out.len);
+	dprintf(STDERR_FILENO, "\n--- received %zu bytes:\n", pr->in.len);
+	if (pr->in.len > 0)
+		(void)!write(STDERR_FILENO, pr->in.p, pr->in.len);
+	dprintf(STDERR_FILENO, "\n--- end\n");
 }
 
 /*

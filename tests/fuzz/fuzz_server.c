@@ -26,8 +26,10 @@
  * Oracle: in the framed modes the server's output is whole frames the
  * client accepts (at most FRAME_CLIENT_MAX bytes, UTF-8, no NUL), each
  * "CCC" then ' ' or '-', the first the 220 greeting; in raw mode it is
- * the input, byte for byte; the exit status is a CHAT_EXIT_* value; the
- * database still parses without a bad line.
+ * the input, byte for byte; the exit status is a CHAT_EXIT_* value;
+ * done_fd (a pipe) gets its byte and is closed only after a successful
+ * dialogue, and is left open otherwise; the database still parses
+ * without a bad line.
  *
  * Speed: a yescrypt hash at cost 1 takes about 5 ms, so runs in auth
  * mode manage tens to hundreds a second; the other modes thousands.
@@ -43,12 +45,15 @@
 #include <arpa/inet.h>
 
 #include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chat.h"
 #include "conf.h"
@@ -187,7 +192,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sockaddr_storage	 ss;
 	struct fz_peer		 peer;
 	struct conf		 conf;
-	int			 sv[2], status, count = 0;
+	ssize_t			 r;
+	char			 c;
+	int			 sv[2], done[2], status, told, count = 0;
 
 	if (size < 1)
 		return 0;
@@ -210,11 +217,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&peer, 0, sizeof(peer));
 	(void)fz_script(data + 1, size - 1, MAX_SEGS, &peer.out, NULL);
 	fz_pair(sv);
+	if (pipe2(done, O_CLOEXEC | O_NONBLOCK) == -1)
+		abort();
 	fz_peer_start(&peer, sv[0]);
-	status = chat_run(&conf, sv[1], &ss);	/* closes sv[1] */
+	status = chat_run(&conf, sv[1], &ss, done[1]);	/* closes sv[1] */
 	fz_peer_finish(&peer);
 
-	FZ_ASSERT(status >= CHAT_EXIT_OK && status <= CHAT_EXIT_GRACE);
+	/* done_fd: told and closed after a dialogue succeeded, else kept */
+	r = read(done[0], &c, 1);
+	FZ_ASSERT(r == 1 || (r == -1 && errno == EAGAIN));
+	if ((told = r == 1))
+		FZ_ASSERT(read(done[0], &c, 1) == 0);
+	else
+		(void)close(done[1]);
+	(void)close(done[0]);
+	if (told)
+		FZ_ASSERT(conf.mode == MODE_IDENT || conf.mode == MODE_AUTH);
+	FZ_ASSERT(status >= CHAT_EXIT_OK && status <= CHAT_EXIT_NOAUTH);
 	if (!peer.truncated && conf.mode == MODE_RAW)
 		FZ_ASSERT(peer.in.len == peer.out.len && (peer.in.len == 0 ||
 		    memcmp(peer.in.p, peer.out.p, peer.in.len) == 0));

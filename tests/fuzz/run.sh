@@ -1,0 +1,160 @@
+#!/bin/sh
+# run.sh: build the libFuzzer targets of tests/fuzz, replay their corpora,
+# or fuzz them.
+#
+#   tests/fuzz/run.sh build  [BUILDDIR]          build every target
+#   tests/fuzz/run.sh replay [BUILDDIR]          build, run each target
+#                                                once over its corpus
+#   tests/fuzz/run.sh fuzz SECONDS [BUILDDIR]    build, fuzz each target
+#                                                for SECONDS
+#   tests/fuzz/run.sh BUILDDIR                   same as build
+#
+# BUILDDIR is where configure wrote config.h (default: the top of the
+# source tree); the binaries go to BUILDDIR/tests/fuzz/.  TARGETS picks
+# targets ("frame conf"), FUZZ_CC the compiler (clang), FUZZ_FLAGS adds
+# libFuzzer options to a fuzz run.  A fuzz run writes new inputs to a
+# scratch directory, merges those that add coverage into
+# tests/fuzz/corpus/TARGET, and saves crashes as
+# tests/fuzz/crashes/TARGET-crash-*.  Exit status: 0 all well, 1 a
+# target crashed, 2 a build or usage error.
+
+set -u
+
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+fuzzdir=$srcdir/tests/fuzz
+CC=${FUZZ_CC:-clang}
+TARGETS=${TARGETS:-frame server client conf db}
+
+usage() {
+	echo "usage: run.sh build|replay [BUILDDIR]" \
+	    "| fuzz SECONDS [BUILDDIR]" >&2
+	exit 2
+}
+
+cmd=build
+secs=
+case ${1:-} in
+build|replay)
+	cmd=$1; shift ;;
+fuzz)
+	[ $# -ge 2 ] || usage
+	cmd=fuzz; secs=$2; shift 2
+	case $secs in ''|*[!0-9]*) usage ;; esac ;;
+'')
+	;;
+*)
+	[ -d "$1" ] || usage ;;
+esac
+builddir=$(cd "${1:-$srcdir}" && pwd) || usage
+outdir=$builddir/tests/fuzz
+objdir=$outdir/obj
+
+if bsdflags=$(pkg-config --cflags libbsd-overlay 2>/dev/null); then :
+else bsdflags="-isystem /usr/include/bsd -DLIBBSD_OVERLAY"; fi
+if [ -f "$builddir/config.h" ]; then
+	config="-DHAVE_CONFIG_H -I$builddir"
+else
+	echo "run.sh: no config.h in $builddir: run configure first" >&2
+	exit 2
+fi
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+    -Wall -Wextra $bsdflags $config -I$srcdir/src -I$fuzzdir"
+LIBS="-lcrypt -lcrypto -lbsd -lpthread"
+
+# Sources of each target besides fuzz_TARGET.c and fuzz_common.c.
+sources() {
+	case $1 in
+	frame)	echo frame log ;;
+	conf)	echo conf frame log ;;
+	db)	echo db log ;;
+	server)	echo chat auth db pw conf log frame net ;;
+	client)	echo ask conf cookie frame log net ;;
+	esac
+}
+
+# Longest input a fuzz run makes (the targets cut at 64 KiB themselves).
+maxlen() {
+	case $1 in
+	frame)	echo 65540 ;;
+	server)	echo 4096 ;;
+	*)	echo 8192 ;;
+	esac
+}
+
+compile() {	# out.o in.c [extra flags]
+	o=$1; c=$2; shift 2
+	# shellcheck disable=SC2086
+	$CC $CFLAGS "$@" -c -o "$o" "$c" || exit 2
+}
+
+build() {
+	mkdir -p "$objdir" || exit 2
+	for s in ask auth chat conf cookie db frame log net pw; do
+		compile "$objdir/$s.o" "$srcdir/src/$s.c"
+	done
+	compile "$objdir/authchat.o" "$srcdir/src/authchat.c" \
+	    -Dmain=authchat_main
+	compile "$objdir/fuzz_common.o" "$fuzzdir/fuzz_common.c"
+	for t in $TARGETS; do
+		objs="$objdir/fuzz_$t.o $objdir/fuzz_common.o"
+		for s in $(sources "$t"); do objs="$objs $objdir/$s.o"; done
+		wrap=
+		if [ "$t" = client ]; then
+			objs="$objs $objdir/authchat.o"
+			wrap="-Wl,--wrap=exit,--wrap=net_connect"
+			wrap="$wrap,--wrap=msgsock_new,--wrap=msgsock_recv"
+		fi
+		compile "$objdir/fuzz_$t.o" "$fuzzdir/fuzz_$t.c"
+		# shellcheck disable=SC2086
+		$CC $CFLAGS $wrap -o "$outdir/fuzz_$t" $objs $LIBS || exit 2
+	done
+}
+
+# Every corpus file once; libFuzzer's own exit codes (77 among them)
+# must not reach make check, so any failure is 1.
+replay() {
+	status=0
+	for t in $TARGETS; do
+		log=$outdir/replay-$t.out
+		set -- "$fuzzdir/corpus/$t"/*
+		if "$outdir/fuzz_$t" -timeout=60 "$@" >"$log" 2>&1; then
+			echo "fuzz_$t: $# inputs replayed, no crash"
+		else
+			echo "fuzz_$t: FAILED, see $log:"
+			tail -n 40 "$log"
+			status=1
+		fi
+	done
+	return $status
+}
+
+fuzz() {
+	status=0
+	mkdir -p "$fuzzdir/crashes"
+	for t in $TARGETS; do
+		corpus=$fuzzdir/corpus/$t
+		scratch=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-$t.XXXXXX") || exit 2
+		log=$outdir/fuzz-$t.out
+		echo "fuzz_$t: $secs s, log in $log"
+		# shellcheck disable=SC2086
+		"$outdir/fuzz_$t" -max_total_time="$secs" \
+		    -max_len="$(maxlen "$t")" -timeout=25 -print_final_stats=1 \
+		    -artifact_prefix="$fuzzdir/crashes/$t-" ${FUZZ_FLAGS:-} \
+		    "$scratch" "$corpus" >"$log" 2>&1 || status=1
+		grep -E '^(stat::|Done|==[0-9]+==ERROR|SUMMARY|fuzz inv)' \
+		    "$log" | sed "s/^/  /"
+		"$outdir/fuzz_$t" -merge=1 -max_len="$(maxlen "$t")" \
+		    "$corpus" "$scratch" >"$log.merge" 2>&1 ||
+		    echo "fuzz_$t: merge failed, see $log.merge"
+		rm -rf "$scratch"
+	done
+	return $status
+}
+
+build
+case $cmd in
+replay)	replay || exit 1 ;;
+fuzz)	fuzz || exit 1 ;;
+esac
+exit 0
