@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 DEPS="build-essential autoconf automake pkgconf libcrypt-dev libbsd-dev
  libssl-dev bats bats-support bats-assert tmux netcat-openbsd socat mandoc
- clang fail2ban"
+ clang fail2ban procps"
 
 install_deps() {
 	missing=""

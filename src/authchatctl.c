@@ -251,20 +251,30 @@ user_del(const char *name, int unused)
 	return name_ok(name) ? ctl_result(db_user_del(name), "user", name) : 1;
 }
 
-/* user passwd: a new hash, and every session of the user ends. */
+/*
+ * user passwd: a new hash, and every session of the user ends.  The
+ * record is read again after the password, which may take a while, so
+ * that a change made meanwhile (a lock, a login) is not undone.
+ */
 static int
 user_passwd(const char *name, int from_stdin)
 {
 	struct db_user	 u;
+	char		 hash[sizeof(u.hash)];
+	int		 rc = 1;
 
 	if (!name_ok(name) || ctl_result(db_user_get(name, &u), "user",
 	    name) != 0)
 		return 1;
-	if (pw_new(from_stdin, u.hash, sizeof(u.hash)) == -1) {
-		explicit_bzero(&u, sizeof(u));
-		return 1;
+	explicit_bzero(&u, sizeof(u));
+	if (pw_new(from_stdin, hash, sizeof(hash)) == 0 &&
+	    ctl_result(db_user_get(name, &u), "user", name) == 0) {
+		(void)strlcpy(u.hash, hash, sizeof(u.hash));
+		rc = user_put(&u, 1);
 	}
-	return user_put(&u, 1);
+	explicit_bzero(hash, sizeof(hash));
+	explicit_bzero(&u, sizeof(u));
+	return rc;
 }
 
 /* user lock, unlock: auth.c refuses a locked user's password and token. */

@@ -152,6 +152,15 @@ chat_recv_failed(struct chat *ch, int err)
 			ch->reason = "server shutting down";
 			break;
 		}
+		if (errno == ENOMEM) {
+			msgsock_sendf(ch->ms, "%d out of memory, closing",
+			    CODE_CLOSING);
+			log_warnx("out of memory for a message from %s port %d",
+			    ch->addr, ch->port);
+			ch->reason = "out of memory";
+			ch->status = CHAT_EXIT_ERROR;
+			break;
+		}
 		strlcpy(esc, msgsock_strerror(err), sizeof(esc));
 		ch->reason = errno == ECONNRESET ? "connection reset" :
 		    "read error";

@@ -265,14 +265,18 @@ limits_admit(const struct conf *c, const struct sockaddr_storage *ss,
 	return NULL;
 }
 
-/* Say how many refusals went unlogged once their second is over. */
-void
+/*
+ * Say how many refusals went unlogged once their second is over.
+ * Returns 1 while a count still waits, so the caller wakes up for it.
+ */
+int
 limits_log_flush(void)
 {
 	if (log_dropped > 0 && now_sec() != log_second) {
 		log_warnx("%lu more refusals not logged", log_dropped);
 		log_dropped = 0;
 	}
+	return log_dropped > 0;
 }
 
 /* A refusal, logged at most LOG_BURST times a second, then counted. */

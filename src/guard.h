@@ -23,6 +23,6 @@ void		 limits_penalize(const struct conf *,
 		    const struct sockaddr_storage *, int);
 void		 limits_log(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
-void		 limits_log_flush(void);
+int		 limits_log_flush(void);
 
 #endif /* GUARD_H */

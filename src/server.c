@@ -35,6 +35,7 @@
 #define STOP_GRACE	5	/* seconds children get to say goodbye */
 
 static volatile sig_atomic_t got_chld, got_term, got_hup;
+static int spare_fd = -1;	/* given up to accept and refuse at EMFILE */
 
 /* A running child: where it came from, whether it is still logging in. */
 struct kid {
@@ -191,6 +192,8 @@ server_child(int fd, const struct sockaddr_storage *ss, int done_fd,
 	for (i = 0; i < srv.maxkids; i++)
 		if (srv.kids[i].fd != -1)
 			close(srv.kids[i].fd);
+	if (spare_fd != -1)
+		close(spare_fd);
 	free(srv.kids);
 	chat_signals();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
@@ -240,7 +243,8 @@ server_spawn(int fd, const struct sockaddr_storage *ss,
 	}
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
-		close(fd);
+		server_refuse(fd, ss, "421 cannot serve now, try again later",
+		    "fork failed");
 		if (p[0] != -1) {
 			close(p[0]);
 			close(p[1]);
@@ -264,6 +268,28 @@ server_spawn(int fd, const struct sockaddr_storage *ss,
 	srv.nkids++;
 }
 
+/*
+ * Out of file descriptors: use the spare one to accept the connection
+ * and tell it so, rather than leave it waiting and spin on poll().
+ */
+static void
+server_no_fds(int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	limits_log("accept: %s", strerror(errno));
+	if (spare_fd == -1)
+		return;
+	close(spare_fd);
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+	    SOCK_CLOEXEC)) != -1)
+		server_refuse(fd, &ss, "421 cannot serve now, try again later",
+		    "out of file descriptors");
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 /* Accept what is pending on one listener. */
 static void
 server_accept(int lfd, const sigset_t *waitmask)
@@ -278,8 +304,9 @@ server_accept(int lfd, const sigset_t *waitmask)
 		len = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EMFILE || errno == ENFILE)
+				server_no_fds(lfd);
+			else if (errno == ENOBUFS || errno == ENOMEM)
 				limits_log("accept: %s", strerror(errno));
 			else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
@@ -374,8 +401,9 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
     int nfds)
 {
 	struct pollfd *pfd = NULL;
+	struct timespec tick = { 0, 250 * 1000 * 1000 };
 	sigset_t waitmask;
-	int i, n, npfd, *map, pfdsize = 0;
+	int i, n, npfd, *map, pfdsize = 0, pending = 0;
 
 	srv.conf = conf;
 	srv.reload = reload;
@@ -384,6 +412,7 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 	srv.parent = getpid();
 	if (server_grow(conf->max_children) == -1)
 		fatal("max_children");
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	server_signals(&waitmask);
 	while (!got_term) {
 		if (pfdsize < nfds + srv.maxkids) {
@@ -393,7 +422,8 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 				fatal("poll set");
 		}
 		npfd = server_pollset(pfd, nfds + srv.maxkids, &map);
-		n = ppoll(pfd, (nfds_t)npfd, NULL, &waitmask);
+		n = ppoll(pfd, (nfds_t)npfd, pending ? &tick : NULL,
+		    &waitmask);
 		if (n == -1 && errno != EINTR)
 			fatal("ppoll");
 		for (i = nfds; n > 0 && i < npfd; i++)
@@ -406,7 +436,7 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 		for (i = 0; n > 0 && i < nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				server_accept(pfd[i].fd, &waitmask);
-		limits_log_flush();
+		pending = limits_log_flush();
 	}
 	free(pfd);
 	log_info("stopping, %d children to finish", srv.nkids);

@@ -8,6 +8,13 @@
  *   FAULT_MATCH=substring	only paths containing it; an fd's path is
  *				read from /proc/self/fd/N
  *   FAULT_ERRNO=ENOSPC	errno to fail with (name or number; EIO)
+ *   FAULT=fork,accept		fork fails (EAGAIN), accept/accept4 fail
+ *				(EMFILE), counted by FAULT_SKIP / FAULT_COUNT
+ *   FAULT=malloc		allocations of FAULT_MINSIZE bytes or more
+ *				fail (ENOMEM)
+ *   FAULT_SKIP=N, FAULT_COUNT=M	for fork and accept: let the first N
+ *				calls of this process through, fail the next
+ *				M (default: all)
  * open/openat fail only with O_CREAT.  Without FAULT_MATCH, write fails
  * only on regular files, never on sockets, pipes or terminals.
  * Build: cc -shared -fPIC -o faultshim.so tests/faultshim.c -ldl
@@ -16,6 +23,7 @@
 #define _GNU_SOURCE
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dlfcn.h>
@@ -219,4 +227,61 @@ openat64(int dfd, const char *path, int flags, ...)
 
 	SHIM_MODE(flags, mode);
 	return shim_openat("openat", dfd, path, flags | O_LARGEFILE, mode);
+}
+
+/* Counted faults: the first FAULT_SKIP calls pass, then FAULT_COUNT fail. */
+static int
+shim_counted(const char *call, unsigned long *calls)
+{
+	const char	*skip = getenv("FAULT_SKIP"), *count = getenv("FAULT_COUNT");
+	unsigned long	 n = (*calls)++, s = 0;
+
+	if (!shim_listed(call))
+		return 0;
+	if (skip != NULL)
+		s = strtoul(skip, NULL, 10);
+	if (n < s)
+		return 0;
+	return count == NULL || n - s < strtoul(count, NULL, 10);
+}
+
+pid_t
+fork(void)
+{
+	static unsigned long	 calls;
+	SHIM_REAL(pid_t, "fork", (void));
+	if (shim_counted("fork", &calls)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return real();
+}
+
+int
+accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	static unsigned long	 calls;
+	SHIM_REAL(int, "accept4", (int, struct sockaddr *, socklen_t *, int));
+	if (shim_counted("accept", &calls)) {
+		errno = EMFILE;
+		return -1;
+	}
+	return real(fd, sa, len, flags);
+}
+
+extern void	*__libc_malloc(size_t);
+
+/* Large allocations fail: enough to hit a message buffer, not libc. */
+void *
+malloc(size_t size)
+{
+	const char	*min;
+
+	if (size >= 1024 && shim_listed("malloc") &&
+	    (min = getenv("FAULT_MINSIZE")) != NULL &&
+	    size >= strtoul(min, NULL, 10)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(size);
 }

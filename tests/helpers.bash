@@ -65,16 +65,8 @@ stop_daemon() {
 
 # children_of PID [STATE]: the PIDs whose parent is PID (in STATE, e.g. Z).
 children_of() {
-	local f line rest st pp p
-	for f in /proc/[0-9]*/stat; do
-		{ read -r line <"$f"; } 2>/dev/null || continue
-		rest=${line##*) }
-		read -r st pp _ <<<"$rest"
-		[ "$pp" = "$1" ] || continue
-		[ -z "${2:-}" ] || [ "$st" = "$2" ] || continue
-		p=${f#/proc/}
-		echo "${p%/stat}"
-	done
+	ps -o pid=,stat= --ppid "$1" 2>/dev/null |
+	    awk -v st="${2:-}" 'st == "" || substr($2, 1, 1) == st { print $1 }'
 }
 
 # wait_for COMMAND...: retry a condition for up to 10 s (readiness poll).

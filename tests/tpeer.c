@@ -11,6 +11,7 @@
  *   drain        print every frame until the server closes
  *   rawrecv      print raw bytes until the server closes
  *   sleep:MS     pause (only to make a peer slow on purpose)
+ *   trickle:MS   send '0' bytes one per MS ms until the server speaks
  *   wait         block until standard input reaches end of file
  *   rst          close with SO_LINGER 0: the server sees a reset
  *   close        close normally
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 
 #include <err.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,19 @@ step_rawrecv(struct msgsock *ms)
 	fflush(stdout);
 }
 
+/* A slowloris: one byte at a time until the server has something to say. */
+static void
+step_trickle(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	int n = 0;
+
+	while (poll(&pfd, 1, ms) == 0)
+		if (send(fd, "0", 1, MSG_NOSIGNAL) != 1 || ++n > 100000)
+			break;
+	fprintf(stderr, "tpeer: trickled %d bytes\n", n);
+}
+
 static void
 step(struct msgsock *ms, int fd, char *arg)
 {
@@ -139,6 +154,11 @@ step(struct msgsock *ms, int fd, char *arg)
 		ts.tv_sec = n / 1000;
 		ts.tv_nsec = (n % 1000) * 1000000;
 		nanosleep(&ts, NULL);
+	} else if (strncmp(arg, "trickle:", 8) == 0) {
+		n = strtonum(arg + 8, 1, 60000, &errstr);
+		if (errstr != NULL)
+			errx(2, "trickle: %s", errstr);
+		step_trickle(fd, (int)n);
 	} else if (strcmp(arg, "wait") == 0) {
 		while (read(STDIN_FILENO, &c, 1) > 0)
 			;

@@ -97,17 +97,16 @@ make_hashes(void)
 	return hash_failed ? -1 : 0;
 }
 
-/* A new file of mode 0600, written through stdio. */
+/* A new file of mode 0600, written through stdio; in dir if in_dir. */
 static FILE *
-create(const char *name)
+create(const char *name, int in_dir)
 {
 	char path[4096];
 	int fd;
 
-	if (name[0] == '/')
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", in_dir ? dir : "",
+	    in_dir ? "/" : "", name) >= sizeof(path))
+		return NULL;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1) {
 		fprintf(stderr, "gendb: %s: %s\n", path, strerror(errno));
@@ -132,7 +131,7 @@ write_users(long long t)
 	FILE *fp;
 	long i;
 
-	if ((fp = create("users")) == NULL)
+	if ((fp = create("users", 1)) == NULL)
 		return -1;
 	fprintf(fp, "# authchatd benchmark: %ld users, password \"%s\"\n",
 	    nusers, password);
@@ -165,8 +164,8 @@ write_sessions(long long t)
 	FILE *sfp, *tfp;
 	long i;
 
-	if ((sfp = create("sessions")) == NULL ||
-	    (tfp = create(token_file)) == NULL)
+	if ((sfp = create("sessions", 1)) == NULL ||
+	    (tfp = create(token_file, 0)) == NULL)
 		return -1;
 	for (i = 0; i < nsessions; i++) {
 		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))

@@ -284,13 +284,17 @@ echo_once(struct worker *w, long seq)
 static int
 greeting(struct conn *c, const char *code_sep)
 {
+	char why[128];
 	const char *t;
 	size_t n;
 
 	if (conn_recv(c, &t, &n) == -1)
 		return -1;
-	if (is_code(t, n, "421 "))
-		return fail(E_BUSY, "refused: 421 (server busy?)", 0);
+	if (is_code(t, n, "421 ")) {
+		snprintf(why, sizeof(why), "refused: %.*s", n > 80 ? 80 :
+		    (int)n, t);
+		return fail(E_BUSY, why, 0);
+	}
 	if (!is_code(t, n, code_sep))
 		return fail(E_PROTO, "unexpected greeting", 0);
 	return 0;

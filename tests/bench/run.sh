@@ -12,8 +12,10 @@
 #   Environment: BENCH_PAIRS (10; quick 3), BENCH_SECS (seconds per run,
 #   3; quick 1), BENCH_HASH_COST (the daemon's hash_cost for the login
 #   target, 0 = its default), BENCH_PORT (first of 8 ports, < 32760),
-#   BENCH_WORK (scratch directory, default tests/bench/work).
+#   BENCH_WORK (scratch directory, default a new /tmp/authchatd-bench.*,
+#   never in the source tree), BENCH_KEEP=1 (keep the state directories).
 # Every server runs on 127.0.0.1; only the PIDs started here are killed.
+# The results stay in the scratch directory: results.md, results.txt.
 
 set -u
 export LC_ALL=C
@@ -23,7 +25,7 @@ QUICK=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "usage: run.sh [--quick] [BUILDDIR]" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -44,7 +46,17 @@ fi
 CLIENTS=8
 COST=${BENCH_HASH_COST:-0}
 SIZES="1000 10000 100000"
-WORK=${BENCH_WORK:-$HERE/work}
+if [ -n "${BENCH_WORK:-}" ]; then
+	WORK=$BENCH_WORK
+	if [ -d "$WORK" ] && [ -n "$(ls -A "$WORK")" ] &&
+	    [ ! -e "$WORK/.authchatd-bench" ]; then
+		echo "run.sh: $WORK is neither empty nor a bench directory" >&2
+		exit 2
+	fi
+	rm -rf "$WORK"
+else
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/authchatd-bench.XXXXXX") || exit 2
+fi
 BIN=$WORK/bin
 PW=benchpass
 T_BEGIN=$EPOCHREALTIME
@@ -70,7 +82,8 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "run.sh: $*"; exit 1; }
 
 # ---- build ------------------------------------------------------------
-rm -rf "$WORK" && mkdir -p "$BIN" "$WORK/series" || die "cannot make $WORK"
+mkdir -p "$BIN" "$WORK/series" && touch "$WORK/.authchatd-bench" ||
+    die "cannot make $WORK"
 CC=${CC:-cc}
 for p in loadgen ref_fork hashrate gendb; do
 	"$CC" -O2 -Wall -pthread -o "$BIN/$p" "$HERE/$p.c" -lcrypt -lcrypto ||
@@ -451,3 +464,6 @@ fi
 echo
 echo "Total time $(awk -v a="$T_BEGIN" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}') s; every run's RESULT line is in $WORK/results.txt."
 } | tee "$WORK/results.md"
+if [ "${BENCH_KEEP:-0}" != 1 ]; then
+	rm -rf "$WORK"/g[0-9]* "$WORK/login" "$WORK/login1" "$WORK/resume"
+fi

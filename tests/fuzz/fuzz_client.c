@@ -36,7 +36,9 @@
  *
  * Oracle: the client exits 0 or 1, and everything it sent is whole
  * frames the server accepts: at most FRAME_DEFAULT_MAX bytes, UTF-8,
- * no NUL.
+ * no NUL.  FUZZ_KNOWN=client-token passes over the content of frames
+ * (the token it sends back may be cut mid-character, see
+ * corpus/client/crash-token-*).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -173,6 +175,8 @@ cookie_setup(const char *name, int kind)
 	char	 path[PATH_MAX], junk[200];
 
 	(void)snprintf(path, sizeof(path), "%s/%s", cookie_dir, name);
+	if (strlen(name) > NAME_MAX)
+		return;		/* the long host: no file can have its name */
 	if (unlink(path) == -1)
 		(void)rmdir(path);
 	switch (kind) {
@@ -257,7 +261,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT(run.status == 0 || run.status == 1);
 	if (!peer.truncated)
 		FZ_ASSERT(fz_frames(peer.in.p, peer.in.len, FRAME_DEFAULT_MAX,
-		    NULL, NULL) >= 0);
+		    !fz_known("client-token"), NULL, NULL) >= 0);
 	fz_buf_free(&peer.out);
 	fz_buf_free(&peer.in);
 	fz_buf_free(&lines);

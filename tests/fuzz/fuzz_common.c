@@ -370,12 +370,13 @@ fz_utf8_ok(const unsigned char *s, size_t n)
 }
 
 /*
- * Does buf hold whole, well-formed frames only (lengths up to max, UTF-8
- * without NUL)?  Calls fn with each message, NUL-terminated.  Returns the
- * number of messages, or -1 at the first bad or cut frame.
+ * Does buf hold whole, well-formed frames only (lengths up to max and,
+ * when strict, UTF-8 without NUL)?  Calls fn with each message,
+ * NUL-terminated.  Returns the number of messages, or -1 at the first
+ * bad or cut frame.
  */
 int
-fz_frames(const unsigned char *buf, size_t len, size_t max,
+fz_frames(const unsigned char *buf, size_t len, size_t max, int strict,
     void (*fn)(const char *, size_t, void *), void *arg)
 {
 	size_t	 off = 0, n, i;
@@ -391,9 +392,10 @@ fz_frames(const unsigned char *buf, size_t len, size_t max,
 			n = n * 10 + (size_t)(buf[off + i] - '0');
 		}
 		off += FRAME_HDRLEN;
-		if (n > max || n > len - off ||
-		    memchr(buf + off, '\0', n) != NULL ||
-		    !fz_utf8_ok(buf + off, n))
+		if (n > max || n > len - off)
+			return -1;
+		if (strict && (memchr(buf + off, '\0', n) != NULL ||
+		    !fz_utf8_ok(buf + off, n)))
 			return -1;
 		if (fn != NULL) {
 			if ((text = malloc(n + 1)) == NULL)
@@ -407,4 +409,23 @@ fz_frames(const unsigned char *buf, size_t len, size_t max,
 		count++;
 	}
 	return count;
+}
+
+/*
+ * Is tag listed in FUZZ_KNOWN (blank-separated)?  A known bug in src/
+ * that is not fixed yet can be passed over while fuzzing for others;
+ * replay (make check) never sets it, so the crash-* regression fails
+ * until the fix lands.
+ */
+int
+fz_known(const char *tag)
+{
+	const char	*list = getenv("FUZZ_KNOWN"), *p;
+	size_t		 n = strlen(tag);
+
+	for (p = list; p != NULL && (p = strstr(p, tag)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return 1;
+	return 0;
 }

@@ -56,7 +56,8 @@ void	 fz_peer_start(struct fz_peer *, int fd);
 void	 fz_peer_finish(struct fz_peer *);
 
 int	 fz_utf8_ok(const unsigned char *, size_t);
-int	 fz_frames(const unsigned char *, size_t, size_t max,
+int	 fz_frames(const unsigned char *, size_t, size_t max, int strict,
 	    void (*)(const char *, size_t, void *), void *);
+int	 fz_known(const char *tag);
 
 #endif /* FUZZ_COMMON_H */

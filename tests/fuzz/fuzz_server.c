@@ -239,7 +239,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(peer.in.p, peer.out.p, peer.in.len) == 0));
 	else if (!peer.truncated) {
 		FZ_ASSERT(fz_frames(peer.in.p, peer.in.len, FRAME_CLIENT_MAX,
-		    check_message, &count) >= 1);
+		    1, check_message, &count) >= 1);
 	}
 	if (conf.mode == MODE_IDENT || conf.mode == MODE_AUTH)
 		FZ_ASSERT(db_check() == 0);

@@ -12,7 +12,9 @@
 # BUILDDIR is where configure wrote config.h (default: the top of the
 # source tree); the binaries go to BUILDDIR/tests/fuzz/.  TARGETS picks
 # targets ("frame conf"), FUZZ_CC the compiler (clang), FUZZ_FLAGS adds
-# libFuzzer options to a fuzz run.  A fuzz run writes new inputs to a
+# libFuzzer options to a fuzz run, FUZZ_KNOWN names known, unfixed bugs
+# in src/ a fuzz run passes over (client-token conf-state-dir-none; see
+# the targets); replay ignores it.  A fuzz run writes new inputs to a
 # scratch directory, merges those that add coverage into
 # tests/fuzz/corpus/TARGET, and saves crashes as
 # tests/fuzz/crashes/TARGET-crash-*.  Exit status: 0 all well, 1 a
@@ -111,20 +113,41 @@ build() {
 	done
 }
 
-# Every corpus file once; libFuzzer's own exit codes (77 among them)
-# must not reach make check, so any failure is 1.
+# One libFuzzer process over files "$@"; libFuzzer's own exit codes (77
+# among them) must not reach make check, so any failure is 1.
+replay_files() {	# target log files...
+	t=$1; log=$2; shift 2
+	if "$outdir/fuzz_$t" -timeout=60 "$@" >"$log" 2>&1; then
+		return 0
+	fi
+	echo "fuzz_$t: CRASH, see $log:"
+	grep -E '^(Running:|fuzz inv|==[0-9]+==ERROR|SUMMARY)' "$log" |
+	    sed 's/^/  /'
+	grep -E '^ +#[0-9]+ ' "$log" |
+	    grep -vE 'fuzzer::|__sanitizer|libc\.so|nptl|raise|abort|fz_fail' |
+	    head -n 8 | sed 's/ (.*BuildId.*//; s/^/  /'
+	return 1
+}
+
+# Every corpus file once.  A libFuzzer process stops at its first crash,
+# so the crash-* regressions run one per process, the rest together.
 replay() {
 	status=0
+	unset FUZZ_KNOWN
 	for t in $TARGETS; do
-		log=$outdir/replay-$t.out
-		set -- "$fuzzdir/corpus/$t"/*
-		if "$outdir/fuzz_$t" -timeout=60 "$@" >"$log" 2>&1; then
-			echo "fuzz_$t: $# inputs replayed, no crash"
-		else
-			echo "fuzz_$t: FAILED, see $log:"
-			tail -n 40 "$log"
-			status=1
-		fi
+		n=0
+		for f in "$fuzzdir/corpus/$t"/crash-*; do
+			[ -f "$f" ] || continue
+			n=$((n + 1))
+			out=$outdir/replay-$t-$(basename "$f").out
+			replay_files "$t" "$out" "$f" || status=1
+		done
+		set --
+		for f in "$fuzzdir/corpus/$t"/*; do
+			case $f in */crash-*) ;; *) set -- "$@" "$f" ;; esac
+		done
+		replay_files "$t" "$outdir/replay-$t.out" "$@" || status=1
+		echo "fuzz_$t: $(($# + n)) inputs replayed"
 	done
 	return $status
 }
