@@ -261,9 +261,9 @@ static int
 auth_password(struct chat *ch, struct db_user *u, int known)
 {
 	struct answer a;
-	char newhash[PW_HASH_MAX];
+	char newhash[PW_HASH_MAX] = "";
 	const char *name = u->name;
-	int ok;
+	int ok, rehash, r;
 
 	if (ask(ch, CODE_SECRET, "Password:", &a) == -1)
 		return -1;
@@ -272,14 +272,20 @@ auth_password(struct chat *ch, struct db_user *u, int known)
 		ok = pw_verify(a.text, u->hash) && !u->locked;
 	else
 		pw_fake(a.text, ch->conf->hash_cost);
-	if (ok && pw_needs_rehash(u->hash, ch->conf->hash_cost) &&
-	    pw_hash(a.text, ch->conf->hash_cost, newhash,
-	    sizeof(newhash)) == 0) {
-		strlcpy(u->hash, newhash, sizeof(u->hash));
-		explicit_bzero(newhash, sizeof(newhash));
-		log_info("Rehashed password of %s", name);
-	}
+	rehash = ok && pw_needs_rehash(u->hash, ch->conf->hash_cost) &&
+	    pw_hash(a.text, ch->conf->hash_cost, newhash, sizeof(newhash)) == 0;
 	answer_drop(&a);
+	/* the record is changed only if nobody locked it or changed it */
+	if (ok && (r = db_user_login(name, u->hash, rehash ? newhash : NULL,
+	    time(NULL))) != 0) {
+		/* an I/O error only loses the login time; a change wins */
+		if (r == -1)
+			log_warnx("could not record the login of %s", name);
+		else
+			ok = 0;
+		rehash = 0;
+	}
+	explicit_bzero(newhash, sizeof(newhash));
 	if (!ok) {
 		log_warnx("Failed password for %s%s from %s port %d",
 		    known ? "" : "invalid user ", name, ch->addr, ch->port);
@@ -289,9 +295,8 @@ auth_password(struct chat *ch, struct db_user *u, int known)
 			ch->ninvalid++;
 		return 1;
 	}
-	u->last_login = time(NULL);
-	if (db_user_update(u) == -1)
-		log_warnx("could not record the login of %s", name);
+	if (rehash)
+		log_info("Rehashed password of %s", name);
 	log_info("Accepted password for %s from %s port %d", name, ch->addr,
 	    ch->port);
 	return 0;

@@ -27,6 +27,7 @@
 #endif
 
 #define CONF_LINE_MAX	1024
+#define PW_LIMIT	511	/* pw.h PW_MAX */
 #define MAX_MESSAGE_CAP	(16 * 1024 * 1024)
 
 struct conf_key {
@@ -311,9 +312,9 @@ set_min_password(struct conf *c, const char *v, const char **why)
 {
 	const char *errstr;
 
-	c->min_password = (int)strtonum(v, 1, 1024, &errstr);
+	c->min_password = (int)strtonum(v, 1, PW_LIMIT, &errstr);
 	if (errstr != NULL) {
-		*why = "min_password must be a number from 1 to 1024";
+		*why = "min_password must be a number from 1 to 511";
 		return -1;
 	}
 	return 0;

@@ -65,6 +65,7 @@
 #define DB_E_TOUCH	3		/* the match gets last_used = a */
 #define DB_E_EXPIRE	4		/* sessions idle or old (a, b) go */
 #define DB_E_USER	5		/* sessions of user go, but keep */
+#define DB_E_LOGIN	6		/* a login: last_login, maybe hash */
 
 /* db_edit() results, and the internal "nothing to write" result. */
 #define DB_KEEP		0
@@ -117,6 +118,7 @@ struct db_op {
 	const char	*key;
 	long long	 a, b;
 	const char	*user, *keep;
+	int		*stale;		/* DB_E_LOGIN: set if the user changed */
 	int		 adding;	/* add is appended if nothing matched */
 	union db_rec	 add;
 };
@@ -581,6 +583,18 @@ db_edit(union db_rec *r, int match, const struct db_op *op)
 	case DB_E_USER:
 		return strcmp(r->s.user, op->user) == 0 && (op->keep == NULL ||
 		    strcmp(r->s.digest, op->keep) != 0) ? DB_DROP : DB_KEEP;
+	case DB_E_LOGIN:
+		if (!match)
+			return DB_KEEP;
+		/* locked or given a new password since it was read */
+		if (r->u.locked || strcmp(r->u.hash, op->user) != 0) {
+			*op->stale = 1;
+			return DB_KEEP;
+		}
+		r->u.last_login = op->a;
+		if (op->keep != NULL)
+			strlcpy(r->u.hash, op->keep, sizeof(r->u.hash));
+		return DB_REPLACE;
 	}
 	return DB_KEEP;
 }
@@ -908,6 +922,29 @@ db_user_update(const struct db_user *u)
  * committed first, so a failure in between leaves a user without
  * sessions, never sessions that a new user of that name would inherit.
  */
+/*
+ * Record a login under the lock, only if the user is still as it was
+ * read before the password was checked (old_hash, not locked); a lock or
+ * a password change made meanwhile wins: DB_CHANGED.  new_hash, if not
+ * NULL, replaces the hash (a rehash).
+ */
+int
+db_user_login(const char *name, const char *old_hash, const char *new_hash,
+    long long now)
+{
+	int		 stale = 0, rc;
+	struct db_op	 op = { .edit = DB_E_LOGIN, .need = DB_NOTFOUND,
+			    .key = name, .user = old_hash, .keep = new_hash,
+			    .a = now, .stale = &stale };
+
+	if (name == NULL || old_hash == NULL) {
+		log_warnx("%s: no user given", db_users.file);
+		return -1;
+	}
+	rc = db_change(&db_users, &op);
+	return rc == 0 && stale ? DB_CHANGED : rc;
+}
+
 int
 db_user_del(const char *name)
 {

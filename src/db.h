@@ -38,6 +38,7 @@ struct db_session {
 /* Results: 0 done, DB_EXISTS / DB_NOTFOUND as said, -1 error (logged). */
 #define DB_EXISTS	1
 #define DB_NOTFOUND	2
+#define DB_CHANGED	3	/* the record changed since it was read */
 
 int	db_init(const char *state_dir);
 int	db_name_valid(const char *name, const char **why);
@@ -45,6 +46,7 @@ int	db_name_valid(const char *name, const char **why);
 int	db_user_get(const char *name, struct db_user *);
 int	db_user_add(const struct db_user *);
 int	db_user_update(const struct db_user *);
+int	db_user_login(const char *, const char *, const char *, long long);
 int	db_user_del(const char *name);
 int	db_user_list(int (*)(const struct db_user *, void *), void *);
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#define PW_MAX		1024	/* bytes in a password, at most */
+#define PW_MAX		511	/* bytes in a password: libxcrypt's limit */
 #define PW_HASH_MAX	256
 #define TOKEN_HEX_LEN	64	/* 256 random bits, hex */
 

@@ -78,7 +78,7 @@ load helpers
 	assert_line "authchat: Password too short (at least 8 bytes)"
 	assert_line "authchat: Bad name: name may contain only letters, digits, '.', '_' and '-'"
 	run chat ivan "$long" "$long"
-	assert_line "authchat: Password too long (at most 1024 bytes)"
+	assert_line "authchat: Password too long (at most 511 bytes)"
 	[ ! -e "$STATE/users" ] || ! grep -q '^ivan ' "$STATE/users"
 }
 

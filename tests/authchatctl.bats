@@ -43,9 +43,9 @@ add() {
 	run add ivan short
 	assert_failure 1
 	assert_output "authchatctl: password too short (at least 8 bytes)"
-	run add ivan "$(head -c 1025 /dev/zero | tr '\0' x)"
+	run add ivan "$(head -c 512 /dev/zero | tr '\0' x)"
 	assert_failure 1
-	assert_output "authchatctl: password too long (at most 1024 bytes)"
+	assert_output "authchatctl: password too long (at most 511 bytes)"
 	run ctl user add --stdin ivan </dev/null
 	assert_failure 1
 	assert_output "authchatctl: no password on standard input"
@@ -288,4 +288,24 @@ add() {
 	run ctl session revoke ivan
 	assert_success
 	[ "$(stat -c %U "$STATE/sessions")" = nobody ]
+}
+
+@test "a lock made while a login waits for its password wins" {
+	start_auth auth
+	register ivan secret123
+	rm -f "$(token_file)"
+	mkfifo "$TMP/gate"
+	"$TPEER" -p "$PORT" recvn:2 send: recv send:ivan recv wait \
+	    send:secret123 drain <"$TMP/gate" >"$TMP/peer.out" &
+	EXTRA_PIDS+=($!)
+	exec 8>"$TMP/gate"
+	wait_for grep -q '^331 Password:' "$TMP/peer.out"
+	run ctl user lock ivan
+	assert_success
+	exec 8>&-
+	wait_for grep -q 'Login incorrect' "$TMP/peer.out"
+	run grep -c "Welcome" "$TMP/peer.out"
+	assert_output 0
+	run grep '^ivan ' "$STATE/users"
+	assert_output --regexp ' 1$'
 }

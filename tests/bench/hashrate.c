@@ -4,7 +4,9 @@
  * setting from crypt_gensalt_rn("$y$", cost, NULL, 0), a calloc'd
  * struct crypt_data, crypt_rn(3), the data wiped and freed.  Workers are
  * threads, or processes with -f (the daemon hashes in forked children).
- * This is the bound of the benchmark's login load.
+ * This is the bound of the benchmark's login load.  It starts a session
+ * of its own, as the detached daemon does, so that the scheduler's
+ * autogroups give both the same share of a busy machine.
  *
  * usage: hashrate [-f] [-c cost] [-t workers] [-d seconds] [-n hashes]
  *
@@ -202,6 +204,7 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	(void)setsid();
 	slots = mmap(NULL, sizeof(*slots) * (size_t)nworkers +
 	    sizeof(*claimed), PROT_READ | PROT_WRITE, MAP_SHARED |
 	    MAP_ANONYMOUS, -1, 0);

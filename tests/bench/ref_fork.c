@@ -3,6 +3,8 @@
  * server can do with authchatd's framing and echo greeting: the parent
  * accepts and forks, the child greets and answers each message with
  * "250 " and its text in one write(2), until EOF.  The kernel reaps.
+ * It starts a session of its own, as the detached daemon does, so that
+ * the scheduler's autogroups treat the two alike.
  *
  * usage: ref_fork port [seconds]	(loopback only; exits after seconds)
  */
@@ -99,6 +101,7 @@ main(int argc, char *argv[])
 		perror("ref_fork");
 		return 1;
 	}
+	(void)setsid();
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 3 ? (unsigned int)atoi(argv[2]) : 3600);

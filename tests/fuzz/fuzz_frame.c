@@ -13,13 +13,16 @@
  *           bits 2-4: every Nth operation is msgsock_read_raw (0: none);
  *           bit 5: every message goes back through msgsock_send* and
  *           msgsock_recv on a second socketpair (round trip)
+ *           bit 6: a pipe instead of a socketpair, for the stream and
+ *           the round trip (frame.c's read/writev path)
  *   byte 3  seed of the chunk and raw read sizes; K is its low 4 bits
  *
  * Feeding: the peer writes nothing up front.  frame.c calls the
  * msgsock's interrupt hook before every wait for input; the hook writes
  * the next chunk (or closes the peer's end when none is left).  So each
  * read sees exactly the chunk boundaries the input chose, the run is
- * deterministic, and no thread or socket buffer size is involved.
+ * deterministic, and no thread or socket buffer size is involved (the
+ * round trip's pipe is made big enough for the largest message).
  *
  * Oracle: a reference parser over the same stream predicts each result
  * (code, message bytes, where the stream stands afterwards); UTF-8 is
@@ -35,6 +38,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,8 +121,7 @@ feed(void)
 	n = 1 + rnd(&f->rng) % f->cmax;
 	if (n > f->len - f->off)
 		n = f->len - f->off;
-	while ((w = send(f->fd, f->s + f->off, n, MSG_NOSIGNAL)) == -1 &&
-	    errno == EINTR)
+	while ((w = write(f->fd, f->s + f->off, n)) == -1 && errno == EINTR)
 		;
 	FZ_ASSERT(w > 0);
 	f->off += (size_t)w;
@@ -177,14 +180,22 @@ check_prefix(const char *text, size_t len, size_t k)
 
 /* The message survives msgsock_send* and msgsock_recv unchanged. */
 static void
-round_trip(const char *text, size_t len, int how)
+round_trip(const char *text, size_t len, int how, int use_pipe)
 {
 	struct msgsock	*a, *b;
 	char		*back = NULL;
 	size_t		 blen = 0;
 	int		 sv[2], r;
 
-	fz_pair(sv);
+	if (use_pipe) {
+		if (pipe2(sv, O_CLOEXEC) == -1 ||
+		    fcntl(sv[1], F_SETPIPE_SZ, 2 * FZ_INPUT_MAX) == -1)
+			abort();
+		r = sv[0];	/* a writes to the write end */
+		sv[0] = sv[1];
+		sv[1] = r;
+	} else
+		fz_pair(sv);
 	if ((a = msgsock_new(sv[0], len)) == NULL ||
 	    (b = msgsock_new(sv[1], len)) == NULL)
 		abort();
@@ -207,7 +218,7 @@ round_trip(const char *text, size_t len, int how)
 /* One msgsock_recv() against the model; 0 when the stream is done. */
 static int
 step_recv(struct msgsock *ms, struct model *m, size_t max, int rt,
-    uint32_t *rng)
+    int use_pipe, uint32_t *rng)
 {
 	char		*text = (char *)1;
 	size_t		 len = 1, off = 0, n = 0;
@@ -233,7 +244,7 @@ step_recv(struct msgsock *ms, struct model *m, size_t max, int rt,
 	FZ_ASSERT(utf8_valid(text, len));
 	check_prefix(text, len, rnd(rng) % 70);
 	if (rt)
-		round_trip(text, len, (int)(rnd(rng) % 3));
+		round_trip(text, len, (int)(rnd(rng) % 3), use_pipe);
 	free(text);
 	return 1;
 }
@@ -297,7 +308,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct model	 m;
 	size_t		 max;
 	uint32_t	 rng;
-	int		 sv[2], end, rawevery, rt, op, more;
+	int		 sv[2], end, rawevery, rt, use_pipe, op, more;
 
 	if (size < CTL_BYTES)
 		return 0;
@@ -307,13 +318,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	end = data[2] & 3;
 	rawevery = (data[2] >> 2) & 7;
 	rt = (data[2] >> 5) & 1;
+	use_pipe = (data[2] >> 6) & 1;
 	rng = 0x9e3779b9u ^ ((uint32_t)data[3] << 8 | data[1]);
 
 	/* the two UTF-8 checkers agree on any bytes */
 	FZ_ASSERT(!utf8_valid((const char *)data, size) ==
 	    !fz_utf8_ok(data, size));
 
-	fz_pair(sv);
+	if (!use_pipe)
+		fz_pair(sv);
+	else if (pipe2(sv, O_CLOEXEC) == -1 ||
+	    fcntl(sv[1], F_SETPIPE_SZ, 4 * FZ_INPUT_MAX) == -1)
+		abort();	/* room for a chunk and what is left of one */
+	else {
+		op = sv[0];	/* the peer holds the write end */
+		sv[0] = sv[1];
+		sv[1] = op;
+	}
 	memset(&fd_feed, 0, sizeof(fd_feed));
 	fd_feed.s = data + CTL_BYTES;
 	fd_feed.len = size - CTL_BYTES;
@@ -337,7 +358,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rawevery != 0 && op % rawevery == 0)
 			more = step_raw(ms, &m, &rng);
 		else
-			more = step_recv(ms, &m, max, rt, &rng);
+			more = step_recv(ms, &m, max, rt, use_pipe, &rng);
 	}
 	msgsock_free(ms);
 	if (fd_feed.fd != -1)

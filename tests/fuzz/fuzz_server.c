@@ -25,7 +25,8 @@
  *
  * Oracle: in the framed modes the server's output is whole frames the
  * client accepts (at most FRAME_CLIENT_MAX bytes, UTF-8, no NUL), each
- * "CCC" then ' ' or '-', the first the 220 greeting; in raw mode it is
+ * "CCC" then ' ' or '-', the first the 220 greeting, none after a 221
+ * or 421, the last one never ending in '-'; in raw mode it is
  * the input, byte for byte; the exit status is a CHAT_EXIT_* value;
  * done_fd (a pipe) gets its byte and is closed only after a successful
  * dialogue, and is left open otherwise; the database still parses
@@ -171,19 +172,35 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Each server message: "CCC" and ' ' or '-', a code of a known class. */
+/* What the server said so far, as authchat-protocol(7) constrains it. */
+struct said {
+	int	 count;
+	int	 closed;	/* a 221 or 421 came: nothing may follow */
+	int	 more;		/* the last one ended in '-' */
+};
+
+/*
+ * Each server message: "CCC" and ' ' or '-', a code of a known class;
+ * the 220 greeting first; nothing after a closing code, which never
+ * announces more.
+ */
 static void
 check_message(const char *text, size_t len, void *arg)
 {
-	int	*count = arg;
+	struct said	*s = arg;
+	int		 code;
 
 	FZ_ASSERT(len >= 4);
 	FZ_ASSERT(text[0] >= '1' && text[0] <= '5');
 	FZ_ASSERT(text[1] >= '0' && text[1] <= '9');
 	FZ_ASSERT(text[2] >= '0' && text[2] <= '9');
 	FZ_ASSERT(text[3] == ' ' || text[3] == '-');
-	if ((*count)++ == 0)
-		FZ_ASSERT(strncmp(text, "220", 3) == 0);
+	code = (text[0] - '0') * 100 + (text[1] - '0') * 10 + text[2] - '0';
+	FZ_ASSERT(s->count++ > 0 || code == CODE_GREETING);
+	FZ_ASSERT(!s->closed);
+	s->closed = CODE_IS_CLOSING(code);
+	s->more = text[3] == '-';
+	FZ_ASSERT(!(s->closed && s->more));
 }
 
 int
@@ -194,7 +211,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct conf		 conf;
 	ssize_t			 r;
 	char			 c;
-	int			 sv[2], done[2], status, told, count = 0;
+	struct said		 said;
+	int			 sv[2], done[2], status, told;
 
 	if (size < 1)
 		return 0;
@@ -238,8 +256,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(peer.in.len == peer.out.len && (peer.in.len == 0 ||
 		    memcmp(peer.in.p, peer.out.p, peer.in.len) == 0));
 	else if (!peer.truncated) {
+		memset(&said, 0, sizeof(said));
 		FZ_ASSERT(fz_frames(peer.in.p, peer.in.len, FRAME_CLIENT_MAX,
-		    1, check_message, &count) >= 1);
+		    1, check_message, &said) >= 1);
+		FZ_ASSERT(!said.more);	/* the last one never promises more */
 	}
 	if (conf.mode == MODE_IDENT || conf.mode == MODE_AUTH)
 		FZ_ASSERT(db_check() == 0);

@@ -63,6 +63,10 @@ fr("round-trip", frame(b"back and forth") + frame("ünïcödé".encode()),
 fr("many-small", b"".join(frame(b"m%d" % i) for i in range(50)), chunk=4)
 fr("large", frame(b"L" * 5000) + frame(b"tail"), chunk=13)
 fr("client-max", b"0001048576" + b"x" * 100, mx=14)
+fr("pipe", frame(b"through a pipe") + b"raw" + frame(b"x" * 5000)
+   + frame(b"tail"), flags=0x40 | 0x20 | 2 << 2, seed=5)
+fr("pipe-timeout", frame(b"through a pipe") + b"0000", chunk=0,
+   flags=0x40 | 1, seed=5)
 
 # server: flags (mode | addr << 2 | 0x20 no registration | 0x40 max 64 |
 # 0x80 min_password 1); then the script.

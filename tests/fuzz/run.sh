@@ -7,14 +7,16 @@
 #                                                once over its corpus
 #   tests/fuzz/run.sh fuzz SECONDS [BUILDDIR]    build, fuzz each target
 #                                                for SECONDS
+#   tests/fuzz/run.sh coverage [BUILDDIR]        line coverage of src/ by
+#                                                the corpora (llvm-cov)
 #   tests/fuzz/run.sh BUILDDIR                   same as build
 #
 # BUILDDIR is where configure wrote config.h (default: the top of the
 # source tree); the binaries go to BUILDDIR/tests/fuzz/.  TARGETS picks
 # targets ("frame conf"), FUZZ_CC the compiler (clang), FUZZ_FLAGS adds
 # libFuzzer options to a fuzz run, FUZZ_KNOWN names known, unfixed bugs
-# in src/ a fuzz run passes over (client-token conf-state-dir-none; see
-# the targets); replay ignores it.  A fuzz run writes new inputs to a
+# in src/ a fuzz run passes over (client-token conf-state-dir-none
+# conf-listen-space; see the targets); replay ignores it.  A fuzz run writes new inputs to a
 # scratch directory, merges those that add coverage into
 # tests/fuzz/corpus/TARGET, and saves crashes as
 # tests/fuzz/crashes/TARGET-crash-*.  Exit status: 0 all well, 1 a
@@ -28,7 +30,7 @@ CC=${FUZZ_CC:-clang}
 TARGETS=${TARGETS:-frame server client conf db}
 
 usage() {
-	echo "usage: run.sh build|replay [BUILDDIR]" \
+	echo "usage: run.sh build|replay|coverage [BUILDDIR]" \
 	    "| fuzz SECONDS [BUILDDIR]" >&2
 	exit 2
 }
@@ -36,7 +38,7 @@ usage() {
 cmd=build
 secs=
 case ${1:-} in
-build|replay)
+build|replay|coverage)
 	cmd=$1; shift ;;
 fuzz)
 	[ $# -ge 2 ] || usage
@@ -49,7 +51,6 @@ fuzz)
 esac
 builddir=$(cd "${1:-$srcdir}" && pwd) || usage
 outdir=$builddir/tests/fuzz
-objdir=$outdir/obj
 
 if bsdflags=$(pkg-config --cflags libbsd-overlay 2>/dev/null); then :
 else bsdflags="-isystem /usr/include/bsd -DLIBBSD_OVERLAY"; fi
@@ -60,8 +61,8 @@ else
 	exit 2
 fi
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -Wall -Wextra $bsdflags $config -I$srcdir/src -I$fuzzdir"
+SANITIZE="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 LIBS="-lcrypt -lcrypto -lbsd -lpthread"
 
 # Sources of each target besides fuzz_TARGET.c and fuzz_common.c.
@@ -87,10 +88,13 @@ maxlen() {
 compile() {	# out.o in.c [extra flags]
 	o=$1; c=$2; shift 2
 	# shellcheck disable=SC2086
-	$CC $CFLAGS "$@" -c -o "$o" "$c" || exit 2
+	$CC $CFLAGS $SANITIZE "$@" -c -o "$o" "$c" || exit 2
 }
 
-build() {
+# Every target into bindir, objects in bindir/obj.
+build() {	# bindir
+	bindir=$1
+	objdir=$bindir/obj
 	mkdir -p "$objdir" || exit 2
 	for s in ask auth chat conf cookie db frame log net pw; do
 		compile "$objdir/$s.o" "$srcdir/src/$s.c"
@@ -109,7 +113,8 @@ build() {
 		fi
 		compile "$objdir/fuzz_$t.o" "$fuzzdir/fuzz_$t.c"
 		# shellcheck disable=SC2086
-		$CC $CFLAGS $wrap -o "$outdir/fuzz_$t" $objs $LIBS || exit 2
+		$CC $CFLAGS $SANITIZE $wrap -o "$bindir/fuzz_$t" $objs $LIBS ||
+		    exit 2
 	done
 }
 
@@ -175,9 +180,36 @@ fuzz() {
 	return $status
 }
 
-build
+# Without sanitizers, with clang's source-based coverage; crash-* inputs
+# are left out (an abort loses the profile).
+coverage() {
+	covdir=$outdir/cov
+	rm -f "$covdir"/*.profraw
+	objects=
+	for t in $TARGETS; do
+		set --
+		for f in "$fuzzdir/corpus/$t"/*; do
+			case $f in */crash-*) ;; *) set -- "$@" "$f" ;; esac
+		done
+		LLVM_PROFILE_FILE=$covdir/$t.profraw \
+		    "$covdir/fuzz_$t" -runs=0 "$@" >"$covdir/$t.out" 2>&1 ||
+		    { echo "fuzz_$t: failed, see $covdir/$t.out"; return 1; }
+		objects="$objects${objects:+ -object }$covdir/fuzz_$t"
+	done
+	llvm-profdata merge -sparse -o "$covdir/all.profdata" \
+	    "$covdir"/*.profraw || return 1
+	# shellcheck disable=SC2086
+	llvm-cov report -instr-profile="$covdir/all.profdata" $objects \
+	    -ignore-filename-regex='tests/fuzz/' "$srcdir/src"
+}
+
 case $cmd in
-replay)	replay || exit 1 ;;
-fuzz)	fuzz || exit 1 ;;
+coverage)
+	SANITIZE="-fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping"
+	build "$outdir/cov"
+	coverage || exit 1 ;;
+replay)	build "$outdir"; replay || exit 1 ;;
+fuzz)	build "$outdir"; fuzz || exit 1 ;;
+*)	build "$outdir" ;;
 esac
 exit 0
