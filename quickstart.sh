@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 
 DEPS="build-essential autoconf automake pkgconf libcrypt-dev libbsd-dev
  libssl-dev bats bats-support bats-assert tmux netcat-openbsd socat mandoc
- clang fail2ban procps"
+ clang clang-tidy cppcheck fail2ban procps devscripts valgrind
+ libclang-rt-14-dev"
 
 install_deps() {
 	missing=""
@@ -22,7 +23,7 @@ install_deps() {
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq $missing >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
 build() {

@@ -307,7 +307,9 @@ main(int argc, char *argv[])
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
-		(void)write(ready, "R", 1);
+		/* nothing to do if the starting shell went away */
+		if (write(ready, "R", 1) != 1)
+			log_debug("start-up report not delivered");
 		close(ready);
 	}
 	notify("READY=1");

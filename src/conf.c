@@ -144,7 +144,8 @@ set_listen(struct conf *c, const char *v, const char **why)
 	char buf[CONF_LINE_MAX], *p, *tok, *save = NULL;
 
 	strlcpy(buf, v, sizeof(buf));
-	for (p = buf; (tok = strtok_r(p, " \t", &save)) != NULL; p = NULL) {
+	for (p = buf; (tok = strtok_r(p, " \t\r\n\v\f", &save)) != NULL;
+	    p = NULL) {
 		if (c->nlisten >= CONF_MAX_LISTEN) {
 			*why = "too many listen addresses (at most 16)";
 			return -1;
@@ -203,6 +204,10 @@ set_pid_file(struct conf *c, const char *v, const char **why)
 static int
 set_state_dir(struct conf *c, const char *v, const char **why)
 {
+	if (strcmp(v, "none") == 0) {
+		*why = "state_dir cannot be none";
+		return -1;
+	}
 	return set_path(c->state_dir, sizeof(c->state_dir), v, why);
 }
 
@@ -347,21 +352,44 @@ set_user(struct conf *c, const char *v, const char **why)
 	return 0;
 }
 
+/*
+ * Split "a:b[:c]" into exactly n numbers from 0 to max; -1 when the shape
+ * or a number is wrong.
+ */
+static int
+conf_numbers(const char *v, int *out, int n, int max)
+{
+	char buf[64], *p, *tok, *save = NULL;
+	const char *errstr;
+	int i = 0;
+
+	if (strlcpy(buf, v, sizeof(buf)) >= sizeof(buf) || strstr(buf, "::") ||
+	    buf[0] == ':' || buf[strlen(buf) - 1] == ':')
+		return -1;
+	for (p = buf; (tok = strtok_r(p, ":", &save)) != NULL; p = NULL) {
+		if (i == n)
+			return -1;
+		out[i++] = (int)strtonum(tok, 0, max, &errstr);
+		if (errstr != NULL)
+			return -1;
+	}
+	return i == n ? 0 : -1;
+}
+
 /* "start:rate:full" as sshd's MaxStartups. */
 static int
 set_max_startups(struct conf *c, const char *v, const char **why)
 {
-	int a, r, f, n = 0;
+	int n[3];
 
 	*why = "max_startups must be start:rate:full, e.g. 10:30:100, with "
 	    "start <= full and rate 1..100";
-	if (sscanf(v, "%d:%d:%d%n", &a, &r, &f, &n) != 3 ||
-	    (size_t)n != strlen(v) || a < 1 || f < a || f > 100000 ||
-	    r < 1 || r > 100)
+	if (conf_numbers(v, n, 3, 100000) == -1 || n[0] < 1 || n[2] < n[0] ||
+	    n[1] < 1 || n[1] > 100)
 		return -1;
-	c->startups_start = a;
-	c->startups_rate = r;
-	c->startups_full = f;
+	c->startups_start = n[0];
+	c->startups_rate = n[1];
+	c->startups_full = n[2];
 	return 0;
 }
 
@@ -381,15 +409,14 @@ set_max_per_source(struct conf *c, const char *v, const char **why)
 static int
 set_source_netmask(struct conf *c, const char *v, const char **why)
 {
-	int a, b, n = 0;
+	int n[2];
 
-	if (sscanf(v, "%d:%d%n", &a, &b, &n) != 2 || (size_t)n != strlen(v) ||
-	    a < 0 || a > 32 || b < 0 || b > 128) {
+	if (conf_numbers(v, n, 2, 128) == -1 || n[0] > 32) {
 		*why = "source_netmask must be IPV4BITS:IPV6BITS, e.g. 32:64";
 		return -1;
 	}
-	c->netmask4 = a;
-	c->netmask6 = b;
+	c->netmask4 = n[0];
+	c->netmask6 = n[1];
 	return 0;
 }
 

@@ -78,6 +78,18 @@ cookie_path(const char *host, int port, char *buf, size_t len, int create)
 	return (size_t)snprintf(buf, len, "%s/%s", dir, name) >= len ? -1 : 0;
 }
 
+/* A token we keep or send: printable ASCII without blanks, bounded. */
+static int
+cookie_valid(const char *tok)
+{
+	size_t n;
+
+	for (n = 0; tok[n] != '\0'; n++)
+		if ((unsigned char)tok[n] <= ' ' || (unsigned char)tok[n] > '~')
+			return 0;
+	return n > 0 && n <= COOKIE_MAX - 2;
+}
+
 /* The kept token for host and port; 0 with tok set, -1 when none. */
 int
 cookie_load(const char *host, int port, char *tok, size_t len)
@@ -104,7 +116,7 @@ cookie_load(const char *host, int port, char *tok, size_t len)
 		return -1;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	n = strlcpy(tok, buf, len) >= len ? -1 : 0;
+	n = !cookie_valid(buf) || strlcpy(tok, buf, len) >= len ? -1 : 0;
 	explicit_bzero(buf, sizeof(buf));
 	return (int)n;
 }
@@ -117,6 +129,11 @@ cookie_save(const char *host, int port, const char *tok)
 	size_t n = strlen(tok);
 	int fd;
 
+	if (!cookie_valid(tok)) {
+		fprintf(stderr, "authchat: the server sent a malformed session "
+		    "token; not kept\n");
+		return -1;
+	}
 	if (cookie_path(host, port, path, sizeof(path), 1) == -1)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);

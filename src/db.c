@@ -538,8 +538,10 @@ db_buf_add(struct db_buf *b, const char *p, size_t n)
 		b->p = np;
 		b->size = size;
 	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
+	if (n > 0) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+	}
 	return 0;
 }
 

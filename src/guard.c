@@ -151,7 +151,7 @@ pen_rebuild(time_t now)
 		return -1;
 	}
 	npen = 0;
-	for (i = 0; i < oldn; i++) {
+	for (i = 0; old != NULL && i < oldn; i++) {
 		if (old[i].expires <= now)
 			continue;
 		p = pen_slot(&old[i].key);

@@ -374,9 +374,9 @@ server_pollset(struct pollfd *pfd, int max, int **which)
 	static int nmap;
 	int i, n;
 
-	if (nmap < srv.maxkids) {
+	if (map == NULL || nmap < srv.maxkids) {
 		free(map);
-		if ((map = calloc((size_t)srv.maxkids, sizeof(*map))) == NULL)
+		if ((map = calloc((size_t)srv.maxkids + 1, sizeof(*map))) == NULL)
 			fatal("calloc");
 		nmap = srv.maxkids;
 	}
@@ -415,10 +415,10 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	server_signals(&waitmask);
 	while (!got_term) {
-		if (pfdsize < nfds + srv.maxkids) {
+		if (pfd == NULL || pfdsize < nfds + srv.maxkids) {
 			pfdsize = nfds + srv.maxkids;
-			if ((pfd = reallocarray(pfd, (size_t)pfdsize,
-			    sizeof(*pfd))) == NULL)
+			free(pfd);
+			if ((pfd = calloc((size_t)pfdsize, sizeof(*pfd))) == NULL)
 				fatal("poll set");
 		}
 		npfd = server_pollset(pfd, nfds + srv.maxkids, &map);

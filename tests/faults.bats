@@ -13,7 +13,7 @@ faulty_daemon() {
 	register ivan secret123
 	stop_daemon
 	cp "$STATE/users" "$TMP/users.before"
-	export LD_PRELOAD="$SHIM" ASAN_OPTIONS=verify_asan_link_order=0 \
+	export LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 	    FAULT_MATCH=users "$@"
 	start_daemon -f "$TMP/auth.conf"
 	unset LD_PRELOAD FAULT FAULT_MATCH FAULT_ERRNO

@@ -143,7 +143,7 @@ refusals() {
 
 @test "fork fails: the client hears why, the daemon keeps serving" {
 	[ -e "$SHIM" ]
-	export LD_PRELOAD="$SHIM" ASAN_OPTIONS=verify_asan_link_order=0 FAULT=fork FAULT_SKIP=2 FAULT_COUNT=1
+	export LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAULT=fork FAULT_SKIP=2 FAULT_COUNT=1
 	start_daemon
 	unset LD_PRELOAD FAULT FAULT_SKIP FAULT_COUNT
 	run "$TPEER" -p "$PORT" drain
@@ -155,7 +155,7 @@ refusals() {
 
 @test "accept runs out of descriptors: the client hears why, the daemon goes on" {
 	[ -e "$SHIM" ]
-	export LD_PRELOAD="$SHIM" ASAN_OPTIONS=verify_asan_link_order=0 FAULT=accept FAULT_COUNT=1
+	export LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAULT=accept FAULT_COUNT=1
 	start_daemon
 	unset LD_PRELOAD FAULT FAULT_COUNT
 	run "$TPEER" -p "$PORT" drain
@@ -184,7 +184,7 @@ refusals() {
 	register ivan secret123
 	stop_daemon
 	cp "$STATE/users" "$TMP/users.before"
-	export LD_PRELOAD="$SHIM" ASAN_OPTIONS=verify_asan_link_order=0 FAULT=write,open FAULT_MATCH=.users. FAULT_ERRNO=ENOSPC
+	export LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAULT=write,open FAULT_MATCH=.users. FAULT_ERRNO=ENOSPC
 	start_daemon -f "$TMP/auth.conf"
 	unset LD_PRELOAD FAULT FAULT_MATCH FAULT_ERRNO
 	run chat olga password1 password1

@@ -16,9 +16,9 @@
 # targets ("frame conf"), FUZZ_CC the compiler (clang), FUZZ_FLAGS adds
 # libFuzzer options to a fuzz run, FUZZ_KNOWN names known, unfixed bugs
 # in src/ a fuzz run passes over (client-token conf-state-dir-none
-# conf-listen-space; see the targets); replay ignores it.  A fuzz run writes new inputs to a
-# scratch directory, merges those that add coverage into
-# tests/fuzz/corpus/TARGET, and saves crashes as
+# conf-listen-space; see the targets); replay ignores it.  A fuzz run
+# writes new inputs to a scratch directory, merges those that add
+# coverage into tests/fuzz/corpus/TARGET, and saves crashes as
 # tests/fuzz/crashes/TARGET-crash-*.  Exit status: 0 all well, 1 a
 # target crashed, 2 a build or usage error.
 
