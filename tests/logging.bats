@@ -60,3 +60,26 @@ load helpers
 	assert_success
 	[ ! -e "$TMP/authchatd.log" ]
 }
+
+@test "SIGHUP re-reads the configuration; a bad one is refused and the old kept" {
+	echo "max_message 1000" >"$TMP/c.conf"
+	start_daemon -f "$TMP/c.conf"
+	run "$TPEER" -p "$PORT" recv "send:0123456789abcdefg" recv close
+	assert_line "250 0123456789abcdefg"
+	echo "max_message 16" >"$TMP/c.conf"
+	kill -HUP "$DAEMON_PID"
+	wait_for log_has "configuration reloaded"
+	run "$TPEER" -p "$PORT" recv "send:0123456789abcdefg" drain
+	assert_line "421 protocol error: message too large, closing"
+	echo "max_message lots" >"$TMP/c.conf"
+	kill -HUP "$DAEMON_PID"
+	wait_for log_has "configuration not reloaded, keeping the old one"
+	grep -q "c.conf:1: max_message" "$TMP/authchatd.log"
+	run "$TPEER" -p "$PORT" recv "send:0123456789abcdef" recv close
+	assert_line "250 0123456789abcdef"
+	echo "listen 127.0.0.2" >"$TMP/c.conf"
+	kill -HUP "$DAEMON_PID"
+	wait_for log_has "port and listen changes wait for a restart"
+	run chat "same port still"
+	assert_line "same port still"
+}
