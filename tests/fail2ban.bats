@@ -165,3 +165,25 @@ EOF
 	assert_output --partial "Failed password for (?:invalid user )?"
 	assert_output --partial "--dports 9090 "
 }
+
+@test "the filter matches the real daemon's failure lines, IPv4 and IPv6" {
+	BUILDDIR=${BUILDDIR:-$SRCDIR}
+	load helpers
+	setup_f2b_filter=$FILTER
+	STATE="$TMP/state"
+	PORT=$((20000 + RANDOM % 12000))
+	printf 'mode auth\nstate_dir %s\nfail_delay 0\npenalties no\nregistration no\nhash_cost 1\n' "$STATE" >"$TMP/auth.conf"
+	"$AUTHCHATD" -u root -f "$TMP/auth.conf" -b 127.0.0.1 -b ::1 -p "$PORT" \
+	    -l "$TMP/authchatd.log" -P "$TMP/authchatd.pid"
+	DAEMON_PID=$(cat "$TMP/authchatd.pid")
+	export XDG_STATE_HOME="$TMP/xdg"
+	printf 'nobody\nx\n' | "$AUTHCHAT" -H 127.0.0.1 -p "$PORT" >/dev/null 2>&1 || true
+	printf 'ghost\nx\n' | "$AUTHCHAT" -H ::1 -p "$PORT" >/dev/null 2>&1 || true
+	stop_daemon
+	LOG="$TMP/authchatd.log"
+	FILTER=$setup_f2b_filter
+	regex
+	run hosts
+	assert_output "127.0.0.1
+::1"
+}
