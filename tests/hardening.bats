@@ -9,16 +9,7 @@ SHIM="$BUILDDIR/faultshim.so"
 
 # hold_dialogue N: N peers stuck at the auth dialogue's token question.
 hold_dialogue() {
-	local i
-	mkfifo "$TMP/hold"
-	for i in $(seq 1 "$1"); do
-		"$TPEER" -p "$PORT" recvn:2 wait <"$TMP/hold" >"$TMP/held.$i" &
-		EXTRA_PIDS+=($!)
-	done
-	exec 8>"$TMP/hold"
-	for i in $(seq 1 "$1"); do
-		wait_for grep -q '^332 ' "$TMP/held.$i"
-	done
+	hold "$1" recvn:2 "^332 "
 }
 
 # refusals N: of N quick connections, how many heard a refusal.

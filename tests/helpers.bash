@@ -142,3 +142,18 @@ token_file() {
 register() {
 	chat "$1" "$2" "$2" /quit >/dev/null
 }
+
+# hold N STEP PATTERN: N peers that ran STEP (recv or recvn:K), saw a line
+# matching PATTERN, and stay connected until "exec 8>&-" releases them.
+hold() {
+	local i
+	mkfifo "$TMP/hold"
+	for i in $(seq 1 "$1"); do
+		"$TPEER" -p "$PORT" "$2" wait <"$TMP/hold" >"$TMP/held.$i" &
+		EXTRA_PIDS+=($!)
+	done
+	exec 8>"$TMP/hold"
+	for i in $(seq 1 "$1"); do
+		wait_for grep -q "$3" "$TMP/held.$i"
+	done
+}

@@ -3,24 +3,10 @@
 
 load helpers
 
-# hold N: N peers that got their greeting and stay until released.
-hold() {
-	local i
-	mkfifo "$TMP/hold"
-	for i in $(seq 1 "$1"); do
-		"$TPEER" -p "$PORT" recv wait <"$TMP/hold" >"$TMP/held.$i" &
-		EXTRA_PIDS+=($!)
-	done
-	exec 4>"$TMP/hold"
-	for i in $(seq 1 "$1"); do
-		wait_for grep -q '^220 ' "$TMP/held.$i"
-	done
-}
-
 @test "with max_children 2 the third client hears server busy" {
 	echo "max_children 2" >"$TMP/c.conf"
 	start_daemon -f "$TMP/c.conf"
-	hold 2
+	hold 2 recv "^220 "
 	[ "$(count_children)" -eq 2 ]
 	run "$TPEER" -p "$PORT" drain
 	assert_success
@@ -29,7 +15,7 @@ hold() {
 	assert_failure 1
 	assert_output --partial "server busy"
 	wait_for grep -qE "refused 127\.0\.0\.1 port [0-9]+: server busy" "$TMP/authchatd.log"
-	exec 4>&-
+	exec 8>&-
 	wait_for [ "$(count_children)" -eq 0 ]
 	run chat "after busy"
 	assert_success
