@@ -22,7 +22,7 @@ refusals() {
 }
 
 @test "max_startups: below start all in; from start, random early drop" {
-	start_auth auth "max_startups 2:50:4"
+	start_auth auth "max_startups 2:50:4" "max_per_source 1000"
 	hold_dialogue 1
 	[ "$(refusals 20)" -eq 0 ]
 	exec 8>&-
@@ -36,7 +36,7 @@ refusals() {
 }
 
 @test "max_startups: at full every new connection is refused" {
-	start_auth auth "max_startups 3:30:3"
+	start_auth auth "max_startups 3:30:3" "max_per_source 1000"
 	hold_dialogue 3
 	[ "$(refusals 10)" -eq 10 ]
 	exec 8>&-
