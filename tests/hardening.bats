@@ -128,8 +128,11 @@ refusals() {
 	wait_for eval '[ "$(logged_total)" -eq 200 ]'
 	lines=$(grep -c "refused 127.0.0.1" "$TMP/authchatd.log")
 	echo "# $lines refusal lines for 200 refusals" >&3
-	[ "$lines" -lt 100 ]
-	log_has "more refusals not logged"
+	# never more than 5 lines in one second, whatever the machine's speed
+	busiest=$(grep "refused 127.0.0.1" "$TMP/authchatd.log" | cut -c1-19 |
+	    sort | uniq -c | sort -rn | awk 'NR == 1 { print $1 }')
+	[ "$busiest" -le 5 ]
+	[ "$lines" -eq 200 ] || log_has "more refusals not logged"
 }
 
 @test "fork fails: the client hears why, the daemon keeps serving" {
@@ -158,7 +161,7 @@ refusals() {
 
 @test "malloc fails for a large message: the client hears why, others go on" {
 	[ -e "$SHIM" ]
-	if ldd "$AUTHCHATD" | grep -q libasan; then skip "the sanitizer build owns malloc"; fi
+	if grep -qa __asan_init "$AUTHCHATD"; then skip "the sanitizer build owns malloc"; fi
 	export LD_PRELOAD="$SHIM" FAULT=malloc FAULT_MINSIZE=30000
 	start_daemon
 	unset LD_PRELOAD FAULT FAULT_MINSIZE

@@ -31,13 +31,16 @@ SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 : "${ROOT_CACHE:=/var/tmp/authchatd-systemd-root}"
 : "${BOOT_TEST_TIMEOUT:=900}"
 : "${KEEP:=0}"
+: "${VERBOSE:=0}"
 PORT=9090			# authchatd.socket's ListenStream
 MACHINE=authchatd-test-$$
-INCLUDE=systemd,systemd-sysv,dbus,libcrypt1,libbsd0,libssl3,procps
+# logrotate: the installed /etc/logrotate.d/authchatd is run for real
+INCLUDE=systemd,systemd-sysv,dbus,libcrypt1,libbsd0,libssl3,procps,logrotate
 
 FAILS=0
 NSPAWN_PID=
 LEADER=
+CT_PIDNS=
 WATCHDOG_PID=
 W=
 
@@ -53,6 +56,7 @@ step() {
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		log "PASS: $name [$(( $(date +%s) - t0 )) s]"
+		[ "$VERBOSE" = 1 ] && sed -e 's/^/    | /' "$W/step.out"
 	else
 		log "FAIL: $name (exit $rc) [$(( $(date +%s) - t0 )) s]"
 		sed -e 's/^/    | /' "$W/step.out" | tail -n 40
@@ -84,13 +88,18 @@ expect_in() {
 	return 1
 }
 
-# processes whose root directory is the container's root
+# PIDs of the processes left in the container: in its PID namespace, or
+# with their root directory in the container's root
 procs_in_root() {
-	local p r
-	for p in /proc/[0-9]*; do
-		r=$(readlink "$p/root" 2>/dev/null) || continue
-		case $r in "$W/root" | "$W/root/"*) echo "${p#/proc/}" ;; esac
-	done
+	local ns
+	# "pid:[4026532181]": brackets quoted for find's pattern
+	ns=$(printf '%s' "$CT_PIDNS" | sed 's/[][*?\\]/\\&/g')
+	{
+		[ -n "$ns" ] && find /proc -mindepth 3 -maxdepth 3 \
+		    -path '/proc/[0-9]*/ns/pid' -lname "$ns" 2>/dev/null
+		find /proc -mindepth 2 -maxdepth 2 -path '/proc/[0-9]*/root' \
+		    \( -lname "$W/root" -o -lname "$W/root/*" \) 2>/dev/null
+	} | cut -d/ -f3 | sort -un
 }
 
 cleanup() {
@@ -121,6 +130,9 @@ cleanup() {
 	[ -n "$WATCHDOG_PID" ] && kill "$WATCHDOG_PID" 2>/dev/null &&
 	    wait "$WATCHDOG_PID" 2>/dev/null
 	rm -rf "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null
+	if [ -n "$W" ] && mountpoint -q "$W/root"; then
+		umount "$W/root" || umount -l "$W/root"
+	fi
 	if [ -n "$W" ]; then
 		if [ "$KEEP" = 1 ]; then
 			log "kept $W"
@@ -160,12 +172,18 @@ if [ "$(id -u)" != 0 ]; then
 	log "SKIP: must run as root (debootstrap, systemd-nspawn)"
 	exit 77
 fi
+# a private mount namespace: the overlay mount below goes away with us
+if [ -z "${BOOT_TEST_UNSHARED:-}" ] && command -v unshare >/dev/null &&
+    unshare --mount --propagation private true 2>/dev/null; then
+	export BOOT_TEST_UNSHARED=1
+	exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
 W=$(mktemp -d /var/tmp/authchatd-boot-test.XXXXXX) || exit 1
 trap cleanup EXIT
 trap 'log "interrupted"; exit 1' INT TERM HUP
 T0=$(date +%s)
 # the whole run is bounded: the watchdog interrupts us, the trap cleans up
-( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+( trap 'kill "$s" 2>/dev/null; wait "$s"; exit 0' TERM
   sleep "$BOOT_TEST_TIMEOUT" & s=$!; wait "$s" || exit 0
   echo "boot-test: timed out after $BOOT_TEST_TIMEOUT s" >&2; kill -TERM $$ ) &
 WATCHDOG_PID=$!
@@ -184,7 +202,9 @@ step "host tools (systemd-nspawn, debootstrap, nsenter)" host_tools || exit 1
 # 2. the cached Debian 12 root
 make_root() {
 	local tmp
-	if [ -x "$ROOT_CACHE/usr/lib/systemd/systemd" ]; then
+	# the cache is reused while it was made with the same package list
+	if [ -x "$ROOT_CACHE/usr/lib/systemd/systemd" ] &&
+	    [ "$(cat "$ROOT_CACHE/.boot-test-include" 2>/dev/null)" = "$INCLUDE" ]; then
 		echo "using cached $ROOT_CACHE"
 		return 0
 	fi
@@ -200,17 +220,26 @@ make_root() {
 		return 1
 	fi
 	rm -rf "$tmp/var/cache/apt/archives/"*.deb
-	mv "$tmp" "$ROOT_CACHE"
+	echo "$INCLUDE" >"$tmp/.boot-test-include"
+	rm -rf "$ROOT_CACHE" && mv "$tmp" "$ROOT_CACHE"
 }
 step "Debian 12 root in $ROOT_CACHE" make_root || exit 1
 
+# the cached root stays pristine: an overlay (or a copy) on top of it
 copy_root() {
-	cp -a "$ROOT_CACHE" "$W/root" &&
-	    echo "$MACHINE" >"$W/root/etc/hostname" &&
+	mkdir -p "$W/upper" "$W/ovl-work" "$W/root" || return 1
+	if mount -t overlay overlay -o "lowerdir=$ROOT_CACHE,upperdir=$W/upper,workdir=$W/ovl-work" \
+	    "$W/root"; then
+		echo "overlay on $ROOT_CACHE"
+	else
+		echo "no overlayfs, copying $ROOT_CACHE"
+		cp -a "$ROOT_CACHE/." "$W/root" || return 1
+	fi
+	echo "$MACHINE" >"$W/root/etc/hostname" &&
 	    rm -f "$W/root/etc/machine-id" &&
 	    systemd-id128 new >"$W/root/etc/machine-id"
 }
-step "private copy of the root" copy_root || exit 1
+step "private overlay (or copy) of the root" copy_root || exit 1
 
 # 3. build this tree out of tree and install it into the root
 build_install() {
@@ -223,9 +252,15 @@ build_install() {
 		(cd "$W/src" && timeout 300 autoreconf -fi) >"$W/autoreconf.log" 2>&1 ||
 		    { tail -n 30 "$W/autoreconf.log"; return 1; }
 	elif [ -x "$SRCDIR/configure" ] && [ ! -e "$SRCDIR/config.status" ]; then
+		# an unpacked tarball, not configured: build from it (VPATH)
 		rmdir "$W/src" && ln -s "$SRCDIR" "$W/src"
+	elif [ -e "$SRCDIR/config.status" ] && [ -e "$SRCDIR/Makefile" ]; then
+		# configured in place: its distribution, unpacked in $W/src
+		timeout 300 make -C "$SRCDIR" distdir distdir="$W/src" \
+		    >"$W/distdir.log" 2>&1 ||
+		    { tail -n 30 "$W/distdir.log"; return 1; }
 	else
-		echo "$SRCDIR: not a git checkout nor a clean unpacked tarball"
+		echo "$SRCDIR: not a git checkout nor an unpacked tarball"
 		return 1
 	fi
 	(cd "$W/build" && timeout 300 "$W/src/configure" --prefix=/usr \
@@ -281,6 +316,8 @@ boot() {
 		return 1
 	fi
 	echo "nspawn PID $NSPAWN_PID, container PID 1 is host PID $LEADER"
+	CT_PIDNS=$(readlink "/proc/$LEADER/ns/pid")
+	echo "$(procs_in_root | wc -l) processes in the container, $CT_PIDNS"
 	# wait for the boot to finish (the journal socket etc. come up first)
 	for i in $(seq 1 60); do
 		ct test -S /run/systemd/private >/dev/null 2>&1 && break
@@ -319,7 +356,9 @@ step "systemd-analyze verify authchatd.service authchatd.socket (no warnings)" \
 start_service() {
 	local t0 t1
 	t0=$(date +%s%N)
-	CT_TIMEOUT=100 ct systemctl start authchatd || {
+	# Type=notify: start returns once READY=1 came; without it systemd
+	# would wait out TimeoutStartSec (90 s), so 30 s is plenty
+	CT_TIMEOUT=30 ct systemctl start authchatd || {
 		ct systemctl status --no-pager authchatd
 		ct journalctl -u authchatd --no-pager -n 30
 		return 1
@@ -340,6 +379,22 @@ runs_as_user() {
 	[ "$users" = authchatd ]
 }
 step "the daemon runs as user authchatd" runs_as_user
+
+sandboxed() {
+	local pid st
+	pid=$(ct systemctl show -p MainPID --value authchatd)
+	st=$(ct cat "/proc/$pid/status") || return 1
+	grep -E '^(Uid|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' <<<"$st"
+	grep -qE '^Seccomp:[[:space:]]+2$' <<<"$st" &&
+	    grep -qE '^NoNewPrivs:[[:space:]]+1$' <<<"$st" &&
+	    grep -qE '^CapBnd:[[:space:]]+0000000000000400$' <<<"$st" || return 1
+	# PrivateTmp= and friends: its own mount namespace
+	[ "$(ct readlink "/proc/$pid/ns/mnt")" != "$(ct readlink /proc/1/ns/mnt)" ] ||
+	    { echo "same mount namespace as PID 1"; return 1; }
+	ct systemd-analyze security --no-pager authchatd.service | tail -n 1
+}
+step "sandboxing applied (seccomp, no_new_privs, bounding set, own mounts)" \
+    sandboxed
 
 listening() {
 	ct journalctl -u authchatd --no-pager -o cat | grep -F 'listening on' &&
@@ -438,6 +493,55 @@ stop_service() {
 }
 step "systemctl stop authchatd: inactive, Result=success, no authchatd left" \
     stop_service
+
+# log_file under the unit, rotated by the installed logrotate snippet:
+# reload (its postrotate) must make the daemon reopen the file
+LOGPATH=
+log_file_start() {
+	LOGPATH=$(awk '/^\/[^ ]+ *\{/ { print $1; exit }' \
+	    "$W/root/etc/logrotate.d/authchatd")
+	echo "log file named by /etc/logrotate.d/authchatd: $LOGPATH"
+	[ -n "$LOGPATH" ] || return 1
+	echo "log_file $LOGPATH" >>"$W/root/etc/authchatd/authchatd.conf"
+	CT_TIMEOUT=30 ct systemctl start authchatd || {
+		ct journalctl -u authchatd --no-pager -o cat -n 8
+		return 1
+	}
+	ct rm -f /root/xdg/authchat/127.0.0.1,$PORT
+	chat ivan secret123 /quit >"$W/chat.out" 2>&1
+	expect_in "Welcome, ivan" "$W/chat.out" || return 1
+	sleep 0.3
+	ct ls -l "$LOGPATH" && ct cat "$LOGPATH" >"$W/log" &&
+	    expect_in "Accepted password for ivan" "$W/log"
+}
+step "log_file (the logrotate snippet's path) works under the unit" \
+    log_file_start
+
+log_file_rotate() {
+	[ -n "$LOGPATH" ] && [ "$(ct systemctl is-active authchatd)" = active ] ||
+	    return 1
+	ct logrotate -v -f /etc/logrotate.d/authchatd 2>&1 | tail -n 12
+	ct test -s "$LOGPATH.1" || { echo "not rotated to $LOGPATH.1"; return 1; }
+	chat ivan secret123 /quit >"$W/chat.out" 2>&1
+	expect_in "Welcome, ivan" "$W/chat.out" || return 1
+	sleep 0.3
+	ct ls -l "$LOGPATH" "$LOGPATH.1"
+	ct cat "$LOGPATH" >"$W/log"
+	cat "$W/log"
+	expect_in "configuration reloaded" "$W/log" &&
+	    expect_in "Accepted password for ivan" "$W/log"
+}
+step "logrotate -f: reload reopens the log file, new lines in the new file" \
+    log_file_rotate
+
+log_file_stop() {
+	sed -i '/^log_file /d' "$W/root/etc/authchatd/authchatd.conf"
+	CT_TIMEOUT=100 ct systemctl stop authchatd
+	ct systemctl reset-failed authchatd 2>/dev/null
+	! ct pgrep -a -x authchatd
+}
+step "log_file test cleaned up (service stopped, log_file removed)" \
+    log_file_stop
 
 # 6. socket activation
 socket_start() {
