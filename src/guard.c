@@ -51,6 +51,13 @@ now_sec(void)
 	return ts.tv_sec;
 }
 
+/* Seconds as the log's timestamps count them, so the limit shows there. */
+static time_t
+log_sec(void)
+{
+	return time(NULL);
+}
+
 /* Keep the first bits of an address, zero the rest. */
 static void
 mask(unsigned char *a, size_t len, int bits)
@@ -272,7 +279,7 @@ limits_admit(const struct conf *c, const struct sockaddr_storage *ss,
 int
 limits_log_flush(void)
 {
-	if (log_dropped > 0 && now_sec() != log_second) {
+	if (log_dropped > 0 && log_sec() != log_second) {
 		log_warnx("%lu more refusals not logged", log_dropped);
 		log_dropped = 0;
 	}
@@ -284,7 +291,7 @@ void
 limits_log(const char *fmt, ...)
 {
 	va_list ap;
-	time_t now = now_sec();
+	time_t now = log_sec();
 
 	if (now != log_second) {
 		if (log_dropped > 0)

@@ -11,6 +11,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -232,7 +234,7 @@ static void
 server_spawn(int fd, const struct sockaddr_storage *ss,
     const struct srckey *key, const sigset_t *waitmask)
 {
-	int p[2] = { -1, -1 }, i;
+	int p[2] = { -1, -1 }, i, one = 1;
 	pid_t pid;
 
 	if ((srv.conf->mode == MODE_IDENT || srv.conf->mode == MODE_AUTH) &&
@@ -254,6 +256,9 @@ server_spawn(int fd, const struct sockaddr_storage *ss,
 	if (pid == 0) {
 		if (p[0] != -1)
 			close(p[0]);
+		/* replies of several messages must not wait for delayed ACKs */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		server_child(fd, ss, p[1], waitmask);
 	}
 	close(fd);
@@ -313,6 +318,8 @@ server_accept(int lfd, const sigset_t *waitmask)
 				log_warn("accept");
 			return;
 		}
+		/* children that ended must not count against the limits */
+		server_reap();
 		if ((text = server_admit(&ss, &key, &why)) != NULL)
 			server_refuse(fd, &ss, text, why);
 		else
