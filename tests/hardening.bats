@@ -129,9 +129,11 @@ refusals() {
 	lines=$(grep -c "refused 127.0.0.1" "$TMP/authchatd.log")
 	echo "# $lines refusal lines for 200 refusals" >&3
 	# never more than 5 lines in one second, whatever the machine's speed
+	# (plus the one line whose timestamp, taken a moment after the
+	# limiter's clock, can fall into the next second)
 	busiest=$(grep "refused 127.0.0.1" "$TMP/authchatd.log" | cut -c1-19 |
 	    sort | uniq -c | sort -rn | awk 'NR == 1 { print $1 }')
-	[ "$busiest" -le 5 ]
+	[ "$busiest" -le 6 ]
 	[ "$lines" -eq 200 ] || log_has "more refusals not logged"
 }
 
