@@ -90,7 +90,7 @@ refusals() {
 	start_daemon -f <(echo "max_children 8")
 	pids=()
 	for l in $(seq 1 20); do
-		( for i in $(seq 1 100); do "$TPEER" -p "$PORT" recv sleep:20 close >/dev/null 2>&1 || true; done ) &
+		( for i in $(seq 1 100); do "$TPEER" -p "$PORT" recv sleep:60 close >/dev/null 2>&1 || true; done ) &
 		pids+=($!)
 	done
 	maxkids=0 maxrss=0
