@@ -69,17 +69,20 @@ load helpers
 }
 
 @test "20 clients at once, 100 messages each, every reply right" {
-	start_daemon
+	# 20 from one address: over the default max_per_source of 10
+	echo "max_per_source 20" >"$TMP/conf"
+	start_daemon -f "$TMP/conf"
 	for c in $(seq 1 20); do
 		(
+			rc=0
 			for m in $(seq 1 100); do echo "client $c message $m"; done |
-			    "$AUTHCHAT" -H 127.0.0.1 -p "$PORT" >"$TMP/out.$c" 2>&1
-			echo $? >"$TMP/rc.$c"
+			    "$AUTHCHAT" -H 127.0.0.1 -p "$PORT" >"$TMP/out.$c" 2>&1 || rc=$?
+			echo "$rc" >"$TMP/rc.$c"
 		) &
 	done
 	wait
 	for c in $(seq 1 20); do
-		[ "$(cat "$TMP/rc.$c")" = 0 ]
+		assert_equal "$(cat "$TMP/rc.$c"): $(head -1 "$TMP/out.$c")" "0: authchat/1 authchatd ready, mode echo; /help for commands"
 		for m in $(seq 1 100); do echo "client $c message $m"; done >"$TMP/want.$c"
 		sed -n '2,101p' "$TMP/out.$c" | diff -u "$TMP/want.$c" -
 		[ "$(sed -n '102p' "$TMP/out.$c")" = "Goodbye" ]
