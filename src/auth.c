@@ -135,8 +135,7 @@ session_issue(struct chat *ch, const char *user)
 		return;
 	strlcpy(s.user, user, sizeof(s.user));
 	s.created = s.last_used = now;
-	if (db_session_add(&s, now - ch->conf->session_idle,
-	    now - ch->conf->session_lifetime) == 0) {
+	if (db_session_add(&s) == 0) {
 		msgsock_sendf(ch->ms, "%d-%s", CODE_TOKEN, tok);
 		strlcpy(ch->digest, s.digest, sizeof(ch->digest));
 	}

@@ -337,16 +337,25 @@ session_expires(const struct db_session *s)
 	return idle < life ? idle : life;
 }
 
-/* How many sessions of user there are; live: the daemon accepts them. */
-static size_t
-sessions_count(const struct sessions *ss, const char *user, int live)
-{
-	long long	 now = time(NULL);
-	size_t		 i, n = 0;
+/* user list walks the users and the sessions, both in name order. */
+struct user_rows {
+	struct sessions	*ss;
+	size_t		 at;	/* first session not of an earlier user */
+	long long	 now;
+};
 
-	for (i = 0; i < ss->n; i++)
-		if (strcmp(ss->s[i].user, user) == 0 &&
-		    (!live || session_expires(&ss->s[i]) >= now))
+/* How many live sessions (the daemon accepts them) user has. */
+static size_t
+sessions_count(struct user_rows *ur, const char *user)
+{
+	const struct sessions *ss = ur->ss;
+	size_t		 n = 0;
+
+	while (ur->at < ss->n && strcmp(ss->s[ur->at].user, user) < 0)
+		ur->at++;
+	for (; ur->at < ss->n && strcmp(ss->s[ur->at].user, user) == 0;
+	    ur->at++)
+		if (session_expires(&ss->s[ur->at]) >= ur->now)
 			n++;
 	return n;
 }
@@ -360,24 +369,38 @@ user_row(const struct db_user *u, void *arg)
 	printf("%-32s %-24s %-24s %-6s %zu\n", u->name,
 	    fmt_time(u->created, c, sizeof(c)), u->last_login == 0 ? "never" :
 	    fmt_time(u->last_login, l, sizeof(l)), u->locked ? "yes" : "no",
-	    sessions_count(arg, u->name, 1));
+	    sessions_count(arg, u->name));
 	return 0;
 }
 
-/* user list: sessions are read first, to count each user's. */
+/* qsort(3) order: a user's sessions together, users in name order. */
+static int
+session_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct db_session *)a)->user,
+	    ((const struct db_session *)b)->user);
+}
+
+/* user list: sessions are read first and sorted, to count each user's. */
 static int
 user_list(const char *unused, int unused2)
 {
 	struct sessions	 ss;
+	struct user_rows ur;
 	int		 rc;
 
 	(void)unused;
 	(void)unused2;
 	if (sessions_load(&ss) == -1)
 		return 1;
+	if (ss.n > 0)
+		qsort(ss.s, ss.n, sizeof(*ss.s), session_cmp);
+	ur.ss = &ss;
+	ur.at = 0;
+	ur.now = time(NULL);
 	printf("%-32s %-24s %-24s %-6s %s\n", "NAME", "CREATED",
 	    "LAST LOGIN", "LOCKED", "SESSIONS");
-	if ((rc = db_user_list(user_row, &ss)) != 0)
+	if ((rc = db_user_list(user_row, &ur)) != 0)
 		ctl_warnx("cannot read the users");
 	free(ss.s);
 	return rc == 0 ? 0 : 1;
@@ -443,41 +466,35 @@ session_list(const char *name, int unused)
 	return 0;
 }
 
-/* qsort(3) order for session revoke: a user's sessions together. */
-static int
-session_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct db_session *)a)->user,
-	    ((const struct db_session *)b)->user);
-}
-
-/* One locked rewrite per user; counts the sessions listed just before. */
+/* One locked sweep: of one user's sessions, or of all of them. */
 static int
 session_revoke(const char *name, int all)
 {
 	struct sessions	 ss;
 	size_t		 i, n = 0;
-	int		 rc = 0;
+	int		 rc;
 
-	if ((!all && !name_ok(name)) || sessions_load(&ss) == -1)
-		return 1;
-	if (ss.n > 0)
-		qsort(ss.s, ss.n, sizeof(*ss.s), session_cmp);
-	for (i = 0; i < ss.n && rc == 0; i++) {
-		if (!all && strcmp(ss.s[i].user, name) != 0)
-			continue;
-		n++;
-		if (i == 0 || strcmp(ss.s[i].user, ss.s[i - 1].user) != 0)
-			rc = ctl_result(db_session_del_user(ss.s[i].user,
-			    NULL), "sessions of", ss.s[i].user);
+	if (all) {
+		if ((rc = db_session_expire(LLONG_MAX, LLONG_MAX)) == -1) {
+			ctl_warnx("cannot revoke the sessions");
+			return 1;
+		}
+		n = (size_t)rc;
+	} else {
+		if (!name_ok(name) || sessions_load(&ss) == -1)
+			return 1;
+		for (i = 0; i < ss.n; i++)
+			n += strcmp(ss.s[i].user, name) == 0;
+		free(ss.s);
+		if (ctl_result(db_session_del_user(name, NULL), "sessions of",
+		    name) != 0)
+			return 1;
 	}
-	free(ss.s);
-	if (rc == 0)
-		printf("%zu session%s revoked\n", n, n == 1 ? "" : "s");
-	return rc;
+	printf("%zu session%s revoked\n", n, n == 1 ? "" : "s");
+	return 0;
 }
 
-/* check: db.c logs each malformed line as file:line: reason. */
+/* check: db.c logs each malformed file as path: reason. */
 static int
 ctl_check(const char *unused, int unused2)
 {
@@ -492,7 +509,7 @@ ctl_check(const char *unused, int unused2)
 	if (bad == -1)
 		ctl_warnx("cannot read the files in %s", conf.state_dir);
 	else
-		ctl_warnx("%s: %d malformed line%s", conf.state_dir, bad,
+		ctl_warnx("%s: %d malformed file%s", conf.state_dir, bad,
 		    bad == 1 ? "" : "s");
 	return 1;
 }

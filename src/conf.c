@@ -226,29 +226,39 @@ set_facility(struct conf *c, const char *v, const char **why)
 	return 0;
 }
 
+/* A whole number from min to max into dst; else why is msg, dst untouched. */
+static int
+set_number(int *dst, const char *v, long long min, long long max,
+    const char *msg, const char **why)
+{
+	const char *errstr;
+	long long n;
+
+	n = strtonum(v, min, max, &errstr);
+	if (errstr != NULL) {
+		*why = msg;
+		return -1;
+	}
+	*dst = (int)n;
+	return 0;
+}
+
 static int
 set_max_children(struct conf *c, const char *v, const char **why)
 {
-	const char *errstr;
-
-	c->max_children = (int)strtonum(v, 1, 4096, &errstr);
-	if (errstr != NULL) {
-		*why = "max_children must be a number from 1 to 4096";
-		return -1;
-	}
-	return 0;
+	return set_number(&c->max_children, v, 1, 4096,
+	    "max_children must be a number from 1 to 4096", why);
 }
 
 static int
 set_max_message(struct conf *c, const char *v, const char **why)
 {
-	const char *errstr;
+	int n;
 
-	c->max_message = (size_t)strtonum(v, 1, MAX_MESSAGE_CAP, &errstr);
-	if (errstr != NULL) {
-		*why = "max_message must be a number from 1 to 16777216";
+	if (set_number(&n, v, 1, MAX_MESSAGE_CAP,
+	    "max_message must be a number from 1 to 16777216", why) == -1)
 		return -1;
-	}
+	c->max_message = (size_t)n;
 	return 0;
 }
 
@@ -315,26 +325,19 @@ set_registration(struct conf *c, const char *v, const char **why)
 static int
 set_min_password(struct conf *c, const char *v, const char **why)
 {
-	const char *errstr;
-
-	c->min_password = (int)strtonum(v, 1, PW_LIMIT, &errstr);
-	if (errstr != NULL) {
-		*why = "min_password must be a number from 1 to 511";
-		return -1;
-	}
-	return 0;
+	return set_number(&c->min_password, v, 1, PW_LIMIT,
+	    "min_password must be a number from 1 to 511", why);
 }
 
 static int
 set_hash_cost(struct conf *c, const char *v, const char **why)
 {
-	const char *errstr;
+	int n;
 
-	c->hash_cost = (unsigned long)strtonum(v, 0, 11, &errstr);
-	if (errstr != NULL) {
-		*why = "hash_cost must be a number from 0 (default) to 11";
+	if (set_number(&n, v, 0, 11,
+	    "hash_cost must be a number from 0 (default) to 11", why) == -1)
 		return -1;
-	}
+	c->hash_cost = (unsigned long)n;
 	return 0;
 }
 
@@ -396,14 +399,8 @@ set_max_startups(struct conf *c, const char *v, const char **why)
 static int
 set_max_per_source(struct conf *c, const char *v, const char **why)
 {
-	const char *errstr;
-
-	c->max_per_source = (int)strtonum(v, 1, 100000, &errstr);
-	if (errstr != NULL) {
-		*why = "max_per_source must be a number from 1 to 100000";
-		return -1;
-	}
-	return 0;
+	return set_number(&c->max_per_source, v, 1, 100000,
+	    "max_per_source must be a number from 1 to 100000", why);
 }
 
 static int

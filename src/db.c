@@ -1,16 +1,22 @@
 /*
- * db.c: owns the state files in state_dir (users, idents, sessions).
- * Every line is parsed strictly; a malformed line is logged as
- * "file:line: reason", skipped by lookups and makes every change of
- * that file refuse, so nothing is ever lost.  Reads take no lock: a
- * file is only ever replaced by rename(2), so a reader sees a whole
- * old or a whole new version.  A change is a read-modify-write under
- * flock(2) on the one file "lock" (never renamed or removed): the new
- * content goes to a 0600 temp file ".NAME.XXXXXX" in state_dir, which
- * is written, fsynced, closed and renamed over NAME, then the directory
- * is fsynced (the shadow lib/commonio.c scheme).  A writer killed
- * before the rename leaves only its temp file behind.  Comment and
- * empty lines are kept verbatim.  See authchatd-users(5).
+ * db.c: owns the state database in state_dir: one plain-text file per
+ * record, users/NAME, idents/ADDRESS and sessions/DIGEST, each holding
+ * one line, and lastlog/NAME, empty files whose mtime is a user's last
+ * login (as a session file's mtime is its last use).  A lookup opens one
+ * file, so its cost does not grow with the number of records.
+ *
+ * Reads take no lock: a record is only ever replaced by rename(2), so a
+ * reader sees a whole old or a whole new version.  Every change holds
+ * flock(2) on the one file "lock" (never renamed or removed), re-reads
+ * what it depends on, writes the new record to a 0600 temp file
+ * ".KEY.XXXXXXXX" in the same directory, fsyncs it, renames it over
+ * KEY and fsyncs the directory (the shadow lib/commonio.c scheme).
+ * Sessions are the one exception: a new session is not fsynced, since
+ * losing one in a crash only asks for the password again; removing one
+ * is.  Timestamps (last login, last use) are set with utimensat(2):
+ * no rewrite, no lock, no fsync.  A malformed file is logged as
+ * "path: reason", never used, and never replaced or dropped except by
+ * an explicit delete.  See authchatd-users(5).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -24,6 +30,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,19 +43,13 @@
 #include "db.h"
 #include "log.h"
 
-#define DB_LINE_MAX	1024		/* bytes in a line, without '\n' */
-#define DB_FILE_MAX	(256 << 20)	/* bytes in a file */
-#define DB_FIELDS_MAX	5
+#define DB_LINE_MAX	1024		/* bytes in a record, without '\n' */
+#define DB_FIELDS_MAX	4
 #define DB_NUM_MAX	19		/* digits in LLONG_MAX */
 #define DB_MODE		0600
 #define DB_DIR_MODE	0700
-#define DB_TEMP		".XXXXXX"	/* mkstemp(3) suffix of ".NAME" */
-
-/* What db_next() found. */
-#define DB_EOF		(-1)
-#define DB_TEXT		0		/* comment or empty line */
-#define DB_REC		1
-#define DB_BAD		2
+#define DB_TEMP_RAND	8		/* random letters in a temp name */
+#define DB_TEMP_TRIES	16
 
 /* Field types: each has its own check. */
 #define DB_F_NAME	0
@@ -58,20 +59,15 @@
 #define DB_F_TIME	4		/* long long, 0 .. LLONG_MAX */
 #define DB_F_FLAG	5		/* int, 0 or 1 */
 
-/* What a change does to the records (db_edit()). */
-#define DB_E_NONE	0
-#define DB_E_REPLACE	1		/* the match becomes op->add */
-#define DB_E_DROP	2		/* the match goes */
-#define DB_E_TOUCH	3		/* the match gets last_used = a */
-#define DB_E_EXPIRE	4		/* sessions idle or old (a, b) go */
-#define DB_E_USER	5		/* sessions of user go, but keep */
-#define DB_E_LOGIN	6		/* a login: last_login, maybe hash */
+/* The directories, in the order db_init() makes them. */
+#define DB_D_USERS	0
+#define DB_D_LASTLOG	1
+#define DB_D_IDENTS	2
+#define DB_D_SESSIONS	3
+#define DB_NDIRS	4
 
-/* db_edit() results, and the internal "nothing to write" result. */
-#define DB_KEEP		0
-#define DB_DROP		1
-#define DB_REPLACE	2
-#define DB_SAME		3
+/* Results of reading one record file, beside 0 and DB_NOTFOUND. */
+#define DB_BAD		(-2)
 
 union db_rec {
 	struct db_user		 u;
@@ -87,70 +83,29 @@ struct db_field {
 	const char	*msg;		/* too long, or out of range */
 };
 
-/* A table: a file of lines; field 0 is the key. */
+/* A table: a directory of one-line files named by field 0. */
 struct db_table {
-	const char	*file;
+	int		 dir;		/* DB_D_* */
+	int		 durable;	/* fsync a new record */
 	const char	*fieldmsg;
 	int		 nfields;
 	struct db_field	 f[DB_FIELDS_MAX];
-};
-
-/* A whole file in memory and the line db_next() is at. */
-struct db_file {
-	const struct db_table *t;
-	char		 path[PATH_MAX];
-	char		*buf;
-	size_t		 len, size, off;
-	int		 lineno, bad;
-};
-
-/* The new content of a file; it grows by copy so it can be wiped. */
-struct db_buf {
-	char		*p;
-	size_t		 len, size;
-};
-
-/* One change: which records match, what happens, what is added. */
-struct db_op {
-	int		 edit;		/* DB_E_* */
-	int		 need;		/* DB_EXISTS: key must be absent,
-					   DB_NOTFOUND: key must be present */
-	const char	*key;
-	long long	 a, b;
-	const char	*user, *keep;
-	int		*stale;		/* DB_E_LOGIN: set if the user changed */
-	int		 adding;	/* add is appended if nothing matched */
-	union db_rec	 add;
-};
-
-/* What db_walk() hands each record to: a lookup or a list callback. */
-struct db_visit {
-	const char	*key;
-	void		*out;
-	size_t		 size;
-	int		 found;
-	int		(*user)(const struct db_user *, void *);
-	int		(*ident)(const struct db_ident *, void *);
-	int		(*session)(const struct db_session *, void *);
-	void		*arg;
 };
 
 #define DB_FIELD(type, st, m, msg) \
 	{ type, offsetof(struct st, m), sizeof(((struct st *)0)->m), msg }
 
 static const struct db_table db_users = {
-	"users", "a users line has 5 fields", 5, {
+	DB_D_USERS, 1, "a users record has 4 fields", 4, {
 	DB_FIELD(DB_F_NAME, db_user, name, "name is longer than 32 bytes"),
 	DB_FIELD(DB_F_HASH, db_user, hash, "hash is longer than 255 bytes"),
 	DB_FIELD(DB_F_TIME, db_user, created,
 	    "CREATED must be a number from 0 to 2^63-1"),
-	DB_FIELD(DB_F_TIME, db_user, last_login,
-	    "LAST_LOGIN must be a number from 0 to 2^63-1"),
 	DB_FIELD(DB_F_FLAG, db_user, locked, "LOCKED must be 0 or 1") }
 };
 
 static const struct db_table db_idents = {
-	"idents", "an idents line has 3 fields", 3, {
+	DB_D_IDENTS, 1, "an idents record has 3 fields", 3, {
 	DB_FIELD(DB_F_ADDR, db_ident, addr, "address is longer than 63 bytes"),
 	DB_FIELD(DB_F_NAME, db_ident, name, "name is longer than 32 bytes"),
 	DB_FIELD(DB_F_TIME, db_ident, created,
@@ -158,19 +113,24 @@ static const struct db_table db_idents = {
 };
 
 static const struct db_table db_sessions = {
-	"sessions", "a sessions line has 4 fields", 4, {
+	DB_D_SESSIONS, 0, "a sessions record has 3 fields", 3, {
 	DB_FIELD(DB_F_DIGEST, db_session, digest,
 	    "digest is not 64 hex digits"),
 	DB_FIELD(DB_F_NAME, db_session, user, "name is longer than 32 bytes"),
 	DB_FIELD(DB_F_TIME, db_session, created,
-	    "CREATED must be a number from 0 to 2^63-1"),
-	DB_FIELD(DB_F_TIME, db_session, last_used,
-	    "LAST_USED must be a number from 0 to 2^63-1") }
+	    "CREATED must be a number from 0 to 2^63-1") }
 };
 
-static char	 db_dir[PATH_MAX];	/* set by db_init() */
+static const char *db_dirname[DB_NDIRS] = {
+	"users", "lastlog", "idents", "sessions"
+};
 
-/* shadow's useradd rules: portable, and never mistaken for an option. */
+static char	 db_root[PATH_MAX];	/* set by db_init() */
+static int	 db_chmod;		/* the umask would take owner bits */
+static int	 db_rootfd = -1;
+static int	 db_dfd[DB_NDIRS] = { -1, -1, -1, -1 };
+
+/* shadow's useradd rules: portable, a safe file name, never an option. */
 int
 db_name_valid(const char *name, const char **why)
 {
@@ -186,6 +146,8 @@ db_name_valid(const char *name, const char **why)
 		msg = "name may contain only letters, digits, '.', '_' and '-'";
 	else if (name[0] == '-')
 		msg = "name may not start with '-'";
+	else if (name[0] == '.')
+		msg = "name may not start with '.'";
 	else if (strspn(name, "0123456789") == len)
 		msg = "name may not be all digits";
 	if (why != NULL)
@@ -223,11 +185,30 @@ db_addr_why(const char *a)
 	return NULL;
 }
 
+/* A text field's own check; NULL if good. */
+static const char *
+db_text_why(int type, const char *p, const char *msg)
+{
+	const char	*why;
+
+	if (type == DB_F_NAME)
+		return db_name_valid(p, &why) ? NULL : why;
+	if (type == DB_F_HASH)
+		return db_hash_why(p);
+	if (type == DB_F_ADDR)
+		return db_addr_why(p);
+	/* DB_F_DIGEST */
+	if (strlen(p) != DB_DIGEST_LEN ||
+	    strspn(p, "0123456789abcdef") != DB_DIGEST_LEN)
+		return msg;
+	return NULL;
+}
+
 /* Check one field of a record that a caller may have filled badly. */
 static const char *
 db_field_why(const struct db_field *fd, const union db_rec *r)
 {
-	const char	*p = (const char *)r + fd->off, *why;
+	const char	*p = (const char *)r + fd->off;
 	long long	 v;
 	int		 flag;
 
@@ -241,17 +222,7 @@ db_field_why(const struct db_field *fd, const union db_rec *r)
 	}
 	if (memchr(p, '\0', fd->size) == NULL)
 		return fd->msg;
-	if (fd->type == DB_F_NAME)
-		return db_name_valid(p, &why) ? NULL : why;
-	if (fd->type == DB_F_HASH)
-		return db_hash_why(p);
-	if (fd->type == DB_F_ADDR)
-		return db_addr_why(p);
-	/* DB_F_DIGEST */
-	if (strlen(p) != DB_DIGEST_LEN ||
-	    strspn(p, "0123456789abcdef") != DB_DIGEST_LEN)
-		return fd->msg;
-	return NULL;
+	return db_text_why(fd->type, p, fd->msg);
 }
 
 /* Every field of a record; NULL if it may be written. */
@@ -265,6 +236,22 @@ db_rec_why(const struct db_table *t, const union db_rec *r)
 		if ((why = db_field_why(&t->f[i], r)) != NULL)
 			return why;
 	return NULL;
+}
+
+/* A key is a file name only once it passes its field's check. */
+static int
+db_key_ok(const struct db_table *t, const char *key)
+{
+	const char	*why;
+
+	if (key == NULL || strnlen(key, t->f[0].size) >= t->f[0].size)
+		why = t->f[0].msg;
+	else
+		why = db_text_why(t->f[0].type, key, t->f[0].msg);
+	if (why != NULL)
+		log_warnx("%s: bad key: %s", db_dirname[t->dir],
+		    key == NULL ? "none given" : why);
+	return why == NULL;
 }
 
 /* Store one text field: digits only (no sign, no blanks) for times. */
@@ -345,314 +332,127 @@ db_fields(const struct db_table *t, char *line, union db_rec *r)
 	return db_rec_why(t, r);
 }
 
-/* Classify one line (no '\n'); a record goes to *r, a reason to *why. */
-static int
-db_parse(const struct db_table *t, const char *p, size_t n,
-    union db_rec *r, const char **why)
+/* The content of a record file (n bytes) as *r, or why it is not one. */
+static const char *
+db_parse(const struct db_table *t, const char *key, char *buf, size_t n,
+    union db_rec *r)
 {
-	char	 line[DB_LINE_MAX + 1];
+	const char	*why;
 
-	if (n > DB_LINE_MAX)
-		*why = "line is longer than 1024 bytes";
-	else if (memchr(p, '\0', n) != NULL)
-		*why = "line contains a NUL byte";
-	else if (n == 0 || p[0] == '#')
-		return DB_TEXT;
-	else {
-		memcpy(line, p, n);
-		line[n] = '\0';
-		*why = db_fields(t, line, r);
-		explicit_bzero(line, sizeof(line));
-	}
-	return *why == NULL ? DB_REC : DB_BAD;
+	if (n == 0)
+		return "file is empty";
+	if (n > DB_LINE_MAX + 1)
+		return "record is longer than 1024 bytes";
+	if (buf[n - 1] != '\n')
+		return "record does not end with a newline";
+	buf[n - 1] = '\0';
+	if (n == 1)
+		return "record is empty";
+	if (memchr(buf, '\0', n - 1) != NULL)
+		return "record contains a NUL byte";
+	if (strchr(buf, '\n') != NULL)
+		return "file has more than one line";
+	if ((why = db_fields(t, buf, r)) != NULL)
+		return why;
+	if (strcmp((const char *)r + t->f[0].off, key) != 0)
+		return "the record's key is not the file's name";
+	return NULL;
 }
 
-/* Build state_dir/PREFIX NAME SUFFIX in a PATH_MAX buffer. */
+/* Read a short file whole into buf; n is its length. */
 static int
-db_path(char *buf, const char *prefix, const char *name, const char *suffix)
+db_slurp(int fd, char *buf, size_t size, size_t *n)
 {
-	int	 n;
+	ssize_t	 r;
 
-	if (db_dir[0] == '\0') {
-		log_warnx("db: db_init() was not called");
-		return -1;
-	}
-	n = snprintf(buf, PATH_MAX, "%s/%s%s%s", db_dir, prefix, name, suffix);
-	if (n < 0 || n >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		log_warn("%s/%s%s", db_dir, prefix, name);
-		return -1;
+	*n = 0;
+	while (*n < size) {
+		if ((r = read(fd, buf + *n, size - *n)) == 0)
+			return 0;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		*n += (size_t)r;
 	}
 	return 0;
 }
 
-/* Read up to size bytes; filling size means the file grew meanwhile. */
+/*
+ * Read the record KEY of t: 0 with *r (and its file's mtime in *mtime
+ * if not NULL), DB_NOTFOUND, DB_BAD (logged) or -1 (logged).
+ */
 static int
-db_readall(struct db_file *f, int fd)
+db_read(const struct db_table *t, const char *key, union db_rec *r,
+    long long *mtime)
 {
-	ssize_t	 n;
+	char		 buf[DB_LINE_MAX + 2];
+	const char	*why = NULL;
+	struct stat	 st;
+	size_t		 n;
+	int		 fd, rc = -1;
 
-	while (f->len < f->size) {
-		if ((n = read(fd, f->buf + f->len, f->size - f->len)) == 0)
-			return 0;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("read %s", f->path);
-			return -1;
-		}
-		f->len += (size_t)n;
+	if ((fd = openat(db_dfd[t->dir], key, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			return DB_NOTFOUND;
+		if (errno == ELOOP)
+			why = "a symbolic link, not a file";
+		else if (errno == ENXIO || errno == EOPNOTSUPP)
+			why = "not a regular file";
+		else
+			log_warn("open %s/%s/%s", db_root, db_dirname[t->dir],
+			    key);
+	} else if (fstat(fd, &st) == -1)
+		log_warn("fstat %s/%s/%s", db_root, db_dirname[t->dir], key);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (db_slurp(fd, buf, sizeof(buf), &n) == -1)
+		log_warn("read %s/%s/%s", db_root, db_dirname[t->dir], key);
+	else if ((why = db_parse(t, key, buf, n, r)) == NULL) {
+		if (mtime != NULL)
+			*mtime = (long long)st.st_mtim.tv_sec;
+		rc = 0;
 	}
-	log_warnx("%s: changed while being read", f->path);
+	if (fd != -1)
+		(void)close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	if (why != NULL) {
+		log_warnx("%s/%s/%s: %s", db_root, db_dirname[t->dir], key,
+		    why);
+		rc = DB_BAD;
+	}
+	if (rc != 0)
+		explicit_bzero(r, sizeof(*r));
+	return rc;
+}
+
+/* A file's mtime, or 0 if it does not exist; -1 on error (logged). */
+static long long
+db_mtime(int dir, const char *name)
+{
+	struct stat	 st;
+
+	if (fstatat(db_dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return (long long)st.st_mtim.tv_sec;
+	if (errno == ENOENT)
+		return 0;
+	log_warn("stat %s/%s/%s", db_root, db_dirname[dir], name);
 	return -1;
 }
 
-/* Wipe and free: the users file holds hashes. */
-static void
-db_close(struct db_file *f)
-{
-	freezero(f->buf, f->size);
-	f->buf = NULL;
-}
-
-/* Read t's file whole and unlocked; a missing file is an empty table. */
+/* Set a file's times to when; DB_NOTFOUND if it is not there. */
 static int
-db_open(struct db_file *f, const struct db_table *t)
+db_stamp(int dir, const char *name, long long when)
 {
-	struct stat	 st;
-	int		 fd, rc = -1;
+	struct timespec	 ts[2] = { { (time_t)when, 0 }, { (time_t)when, 0 } };
 
-	memset(f, 0, sizeof(*f));
-	f->t = t;
-	if (db_path(f->path, "", t->file, "") == -1)
-		return -1;
-	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("open %s", f->path);
-		return -1;
-	}
-	if (fstat(fd, &st) == -1)
-		log_warn("fstat %s", f->path);
-	else if (!S_ISREG(st.st_mode) || st.st_size > DB_FILE_MAX)
-		log_warnx("%s: not a regular file of at most %d bytes",
-		    f->path, DB_FILE_MAX);
-	else if ((f->buf = malloc(f->size = (size_t)st.st_size + 1)) == NULL)
-		log_warn("malloc for %s", f->path);
-	else
-		rc = db_readall(f, fd);
-	(void)close(fd);
-	if (rc == -1)
-		db_close(f);
-	return rc;
-}
-
-/* Step to the next line; bad lines are logged and counted here. */
-static int
-db_next(struct db_file *f, const char **line, size_t *len, union db_rec *r)
-{
-	const char	*p, *nl, *why = NULL;
-	int		 kind = DB_BAD;
-
-	if (f->off >= f->len)
-		return DB_EOF;	/* also when buf is NULL: no file */
-	p = f->buf + f->off;
-	f->lineno++;
-	if ((nl = memchr(p, '\n', f->len - f->off)) == NULL) {
-		*len = f->len - f->off;
-		why = "last line has no newline";
-	} else {
-		*len = (size_t)(nl - p) + 1;
-		kind = db_parse(f->t, p, *len - 1, r, &why);
-	}
-	*line = p;
-	f->off += *len;
-	if (kind == DB_BAD) {
-		f->bad++;
-		log_warnx("%s:%d: %s", f->path, f->lineno, why);
-	}
-	return kind;
-}
-
-/* Lookup and list callbacks; non-zero stops the walk. */
-static int
-db_visit(const struct db_table *t, const union db_rec *r, struct db_visit *v)
-{
-	if (v->key != NULL) {
-		if (strcmp((const char *)r + t->f[0].off, v->key) != 0)
-			return 0;
-		memcpy(v->out, r, v->size);
-		v->found = 1;
-		return 1;
-	}
-	if (v->user != NULL)
-		return v->user(&r->u, v->arg);
-	if (v->ident != NULL)
-		return v->ident(&r->i, v->arg);
-	return v->session != NULL ? v->session(&r->s, v->arg) : 0;
-}
-
-/* Unlocked walk in file order; the number of bad lines seen, or -1. */
-static int
-db_walk(const struct db_table *t, struct db_visit *v)
-{
-	struct db_file	 f;
-	union db_rec	 r;
-	const char	*line;
-	size_t		 len;
-	int		 kind, bad;
-
-	if (db_open(&f, t) == -1)
-		return -1;
-	while ((kind = db_next(&f, &line, &len, &r)) != DB_EOF)
-		if (kind == DB_REC && v != NULL && db_visit(t, &r, v) != 0)
-			break;
-	explicit_bzero(&r, sizeof(r));
-	bad = f.bad;
-	db_close(&f);
-	return bad;
-}
-
-/* Append n bytes; growth copies and wipes, never realloc(3). */
-static int
-db_buf_add(struct db_buf *b, const char *p, size_t n)
-{
-	char	*np;
-	size_t	 size;
-
-	if (n > DB_FILE_MAX - b->len) {
-		log_warnx("db: new file would exceed %d bytes", DB_FILE_MAX);
-		return -1;
-	}
-	if (b->len + n > b->size) {
-		for (size = b->size < 4096 ? 4096 : b->size;
-		    size < b->len + n; size *= 2)
-			;
-		if ((np = malloc(size)) == NULL) {
-			log_warn("db: malloc");
-			return -1;
-		}
-		if (b->len > 0)
-			memcpy(np, b->p, b->len);
-		freezero(b->p, b->size);
-		b->p = np;
-		b->size = size;
-	}
-	if (n > 0) {
-		memcpy(b->p + b->len, p, n);
-		b->len += n;
-	}
-	return 0;
-}
-
-/* Every record written is checked first, whatever its origin. */
-static int
-db_buf_rec(struct db_buf *b, const struct db_table *t, const union db_rec *r)
-{
-	char		 line[DB_LINE_MAX + 2];
-	const char	*why;
-	int		 n, rc = -1;
-
-	if ((why = db_rec_why(t, r)) != NULL)
-		log_warnx("%s: refusing to write a bad record: %s", t->file,
-		    why);
-	else if ((n = db_format(t, r, line, sizeof(line))) == -1)
-		log_warnx("%s: record too long", t->file);
-	else
-		rc = db_buf_add(b, line, (size_t)n);
-	explicit_bzero(line, sizeof(line));
-	return rc;
-}
-
-/* What op does to one record (match: its key is op->key). */
-static int
-db_edit(union db_rec *r, int match, const struct db_op *op)
-{
-	switch (op->edit) {
-	case DB_E_REPLACE:
-		if (match)
-			*r = op->add;
-		return match ? DB_REPLACE : DB_KEEP;
-	case DB_E_DROP:
-		return match ? DB_DROP : DB_KEEP;
-	case DB_E_TOUCH:
-		if (match)
-			r->s.last_used = op->a;
-		return match ? DB_REPLACE : DB_KEEP;
-	case DB_E_EXPIRE:
-		return r->s.last_used < op->a || r->s.created < op->b ?
-		    DB_DROP : DB_KEEP;
-	case DB_E_USER:
-		return strcmp(r->s.user, op->user) == 0 && (op->keep == NULL ||
-		    strcmp(r->s.digest, op->keep) != 0) ? DB_DROP : DB_KEEP;
-	case DB_E_LOGIN:
-		if (!match)
-			return DB_KEEP;
-		/* locked or given a new password since it was read */
-		if (r->u.locked || strcmp(r->u.hash, op->user) != 0) {
-			*op->stale = 1;
-			return DB_KEEP;
-		}
-		r->u.last_login = op->a;
-		if (op->keep != NULL)
-			strlcpy(r->u.hash, op->keep, sizeof(r->u.hash));
-		return DB_REPLACE;
-	}
-	return DB_KEEP;
-}
-
-/* Copy f to out through db_edit(); counts matches and changes. */
-static int
-db_edit_all(struct db_file *f, const struct db_op *op, struct db_buf *out,
-    int *found, int *changed)
-{
-	union db_rec	 r;
-	const char	*line;
-	size_t		 len;
-	int		 kind, act, match, rc = 0;
-
-	while (rc == 0 && (kind = db_next(f, &line, &len, &r)) != DB_EOF) {
-		act = DB_KEEP;
-		if (kind == DB_REC) {
-			match = op->key != NULL && strcmp((const char *)&r +
-			    f->t->f[0].off, op->key) == 0;
-			*found += match;
-			act = db_edit(&r, match, op);
-		}
-		if (act != DB_KEEP)
-			*changed = 1;
-		if (act == DB_KEEP)
-			rc = db_buf_add(out, line, len);
-		else if (act == DB_REPLACE)
-			rc = db_buf_rec(out, f->t, &r);
-	}
-	explicit_bzero(&r, sizeof(r));
-	return rc;
-}
-
-/* New content of f in out: 0, DB_SAME, DB_EXISTS, DB_NOTFOUND or -1. */
-static int
-db_apply(struct db_file *f, const struct db_op *op, struct db_buf *out)
-{
-	int	 found = 0, changed = 0;
-
-	if (db_edit_all(f, op, out, &found, &changed) == -1)
-		return -1;
-	if (f->bad > 0) {
-		log_warnx("refusing to rewrite %s: it has %d malformed line%s",
-		    f->path, f->bad, f->bad == 1 ? "" : "s");
-		return -1;
-	}
-	if (found && op->need == DB_EXISTS)
-		return DB_EXISTS;
-	if (!found && op->need == DB_NOTFOUND)
+	if (utimensat(db_dfd[dir], name, ts, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno == ENOENT)
 		return DB_NOTFOUND;
-	if (!found && op->adding) {
-		if (db_buf_rec(out, f->t, &op->add) == -1)
-			return -1;
-		changed = 1;
-	}
-	return changed ? 0 : DB_SAME;
+	log_warn("utimensat %s/%s/%s", db_root, db_dirname[dir], name);
+	return -1;
 }
 
 /* Full write, retrying short writes and EINTR. */
@@ -675,406 +475,768 @@ db_writeall(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* New content to a synced 0600 temp file beside t's file, named tmp. */
+/* A new 0600 temp file ".KEY.XXXXXXXX" in dir; its name goes to tmp. */
 static int
-db_temp(const struct db_table *t, const struct db_buf *b, char *tmp)
+db_temp_open(int dir, const char *key, char *tmp, size_t size)
 {
-	const char	*step = NULL;
-	int		 fd;
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char	 rnd[DB_TEMP_RAND + 1];
+	int	 fd, i, try;
 
-	if (db_path(tmp, ".", t->file, DB_TEMP) == -1)
-		return -1;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		log_warn("mkstemp %s", tmp);
-		return -1;
+	for (try = 0; try < DB_TEMP_TRIES; try++) {
+		for (i = 0; i < DB_TEMP_RAND; i++)
+			rnd[i] = abc[arc4random_uniform(sizeof(abc) - 1)];
+		rnd[DB_TEMP_RAND] = '\0';
+		(void)snprintf(tmp, size, ".%s.%s", key, rnd);
+		if ((fd = openat(db_dfd[dir], tmp, O_WRONLY | O_CREAT |
+		    O_EXCL | O_CLOEXEC | O_NOFOLLOW, DB_MODE)) != -1 &&
+		    db_chmod && fchmod(fd, DB_MODE) == -1) {
+			(void)close(fd);
+			(void)unlinkat(db_dfd[dir], tmp, 0);
+			return -1;
+		}
+		if (fd != -1 || errno != EEXIST)
+			return fd;
 	}
-	if (fchmod(fd, DB_MODE) == -1)
-		step = "fchmod";
-	else if (db_writeall(fd, b->p, b->len) == -1)
-		step = "write";
-	else if (fsync(fd) == -1)
-		step = "fsync";
-	if (step != NULL) {
-		log_warn("%s %s", step, tmp);
-		(void)close(fd);
-	} else if (close(fd) == -1) {
-		step = "close";
-		log_warn("%s %s", step, tmp);
-	}
-	if (step == NULL)
-		return 0;
-	(void)unlink(tmp);
 	return -1;
 }
 
-/* Under the lock: read t, apply op, stage the result in tmp. */
+/* Durable: the directory entry made by a rename or unlink is on disk. */
 static int
-db_stage(const struct db_table *t, const struct db_op *op, char *tmp)
+db_dirsync(int dir)
 {
-	struct db_file	 f;
-	struct db_buf	 out = { NULL, 0, 0 };
-	int		 rc;
-
-	if (db_open(&f, t) == -1)
-		return -1;
-	if ((rc = db_apply(&f, op, &out)) == 0)
-		rc = db_temp(t, &out, tmp);
-	freezero(out.p, out.size);
-	db_close(&f);
-	return rc;
+	if (fsync(db_dfd[dir]) == 0)
+		return 0;
+	log_warn("fsync %s/%s", db_root, db_dirname[dir]);
+	return -1;
 }
 
-/* The rename is the commit; the directory fsync makes it durable. */
+/*
+ * Under the lock: write r as its table's file KEY through a temp file;
+ * a durable write is fsynced, file and directory.  mtime, if not 0,
+ * becomes the file's mtime (a session's last use).
+ */
 static int
-db_commit(const struct db_table *t, const char *tmp)
+db_write(const struct db_table *t, const union db_rec *r, long long mtime)
 {
-	char	 path[PATH_MAX];
-	int	 fd;
+	char		 line[DB_LINE_MAX + 2], tmp[DB_NAME_MAX + DB_DIGEST_LEN +
+			    DB_TEMP_RAND + 8];
+	const char	*key = (const char *)r + t->f[0].off, *why, *step = NULL;
+	struct timespec	 ts[2] = { { (time_t)mtime, 0 }, { (time_t)mtime, 0 } };
+	int		 fd, n;
 
-	if (db_path(path, "", t->file, "") == -1) {
-		(void)unlink(tmp);
+	if ((why = db_rec_why(t, r)) != NULL) {
+		log_warnx("%s: refusing to write a bad record: %s",
+		    db_dirname[t->dir], why);
 		return -1;
 	}
-	if (rename(tmp, path) == -1) {
-		log_warn("rename %s to %s", tmp, path);
-		(void)unlink(tmp);
+	if ((n = db_format(t, r, line, sizeof(line))) == -1) {
+		log_warnx("%s/%s: record too long", db_dirname[t->dir], key);
 		return -1;
 	}
-	if ((fd = open(db_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		log_warn("open %s", db_dir);
+	if ((fd = db_temp_open(t->dir, key, tmp, sizeof(tmp))) == -1) {
+		log_warn("create a temp file in %s/%s", db_root,
+		    db_dirname[t->dir]);
+		explicit_bzero(line, sizeof(line));
 		return -1;
 	}
-	if (fsync(fd) == -1) {
-		log_warn("fsync %s", db_dir);
-		(void)close(fd);
+	if (db_writeall(fd, line, (size_t)n) == -1)
+		step = "write";
+	else if (mtime != 0 && futimens(fd, ts) == -1)
+		step = "futimens";
+	else if (t->durable && fsync(fd) == -1)
+		step = "fsync";
+	explicit_bzero(line, sizeof(line));
+	if (close(fd) == -1 && step == NULL)
+		step = "close";
+	if (step == NULL && renameat(db_dfd[t->dir], tmp, db_dfd[t->dir],
+	    key) == -1)
+		step = "rename";
+	if (step != NULL) {
+		log_warn("%s %s/%s/%s", step, db_root, db_dirname[t->dir],
+		    tmp);
+		(void)unlinkat(db_dfd[t->dir], tmp, 0);
 		return -1;
 	}
-	(void)close(fd);
-	return 0;
+	return t->durable ? db_dirsync(t->dir) : 0;
+}
+
+/* Under the lock: remove one file; DB_NOTFOUND if it is not there. */
+static int
+db_remove(int dir, const char *name)
+{
+	if (unlinkat(db_dfd[dir], name, 0) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return DB_NOTFOUND;
+	log_warn("unlink %s/%s/%s", db_root, db_dirname[dir], name);
+	return -1;
 }
 
 /* The one lock every change holds (a 0600 file, never renamed). */
 static int
 db_lock(void)
 {
-	char		 path[PATH_MAX];
-	struct stat	 st;
-	int		 fd;
+	int	 fd;
 
-	if (db_path(path, "", "lock", "") == -1)
-		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DB_MODE)) == -1) {
-		log_warn("open %s", path);
+	if (db_rootfd == -1) {
+		log_warnx("db: db_init() was not called");
 		return -1;
 	}
-	if (fstat(fd, &st) == -1)
-		log_warn("fstat %s", path);
-	else if ((st.st_mode & 07777) != DB_MODE && fchmod(fd, DB_MODE) == -1)
-		log_warn("fchmod %s", path);
-	else {
-		while (flock(fd, LOCK_EX) == -1)
-			if (errno != EINTR) {
-				log_warn("flock %s", path);
-				(void)close(fd);
-				return -1;
-			}
-		return fd;	/* close(2) releases the lock */
+	if ((fd = openat(db_rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, DB_MODE)) == -1 ||
+	    (db_chmod && fchmod(fd, DB_MODE) == -1)) {
+		log_warn("open %s/lock", db_root);
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
 	}
-	(void)close(fd);
-	return -1;
-}
-
-/* One locked read-modify-write of one table. */
-static int
-db_change(const struct db_table *t, struct db_op *op)
-{
-	char		 tmp[PATH_MAX];
-	const char	*why;
-	int		 lock, rc;
-
-	if (op->adding) {
-		if ((why = db_rec_why(t, &op->add)) != NULL) {
-			log_warnx("%s: bad record: %s", t->file, why);
+	while (flock(fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			log_warn("flock %s/lock", db_root);
+			(void)close(fd);
 			return -1;
 		}
-		op->key = (const char *)&op->add + t->f[0].off;
-	}
-	if (op->key == NULL && op->user == NULL) {
-		log_warnx("%s: no key given", t->file);
-		return -1;
-	}
-	if ((lock = db_lock()) == -1)
-		return -1;
-	if ((rc = db_stage(t, op, tmp)) == 0)
-		rc = db_commit(t, tmp);
-	(void)close(lock);
-	return rc == DB_SAME ? 0 : rc;
+	return fd;	/* close(2) releases the lock */
 }
 
-/* Changes that carry a record: copy it (bounded), change, wipe. */
+/* Release: closing the lock file drops the flock. */
 static int
-db_put(const struct db_table *t, const void *rec, size_t size,
-    struct db_op *op)
+db_unlock(int lock, int rc)
 {
-	int	 rc;
-
-	if (rec == NULL) {
-		log_warnx("%s: no record given", t->file);
-		return -1;
-	}
-	memcpy(&op->add, rec, size);
-	op->adding = 1;
-	rc = db_change(t, op);
-	explicit_bzero(&op->add, sizeof(op->add));
+	(void)close(lock);
 	return rc;
 }
 
-/* Unlocked lookup of the first record with this key. */
+/* Compare directory entry names for qsort(3). */
 static int
-db_get(const struct db_table *t, const char *key, void *out, size_t size)
+db_namecmp(const void *a, const void *b)
 {
-	struct db_visit	 v = { .key = key, .out = out, .size = size };
-
-	if (key == NULL || out == NULL) {
-		log_warnx("%s: no key or record given", t->file);
-		return -1;
-	}
-	if (db_walk(t, &v) == -1)
-		return -1;
-	return v.found ? 0 : DB_NOTFOUND;
+	return strcmp(*(char * const *)a, *(char * const *)b);
 }
 
-/* A list needs its callback; db_visit() calls it. */
-static int
-db_list(const struct db_table *t, struct db_visit *v, int set)
+/* Free what db_names() made. */
+static void
+db_names_free(char **names, size_t n)
 {
-	if (!set) {
-		log_warnx("%s: no callback given", t->file);
-		return -1;
-	}
-	return db_walk(t, v) == -1 ? -1 : 0;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
-/* Remember state_dir, make it 0700 if new, take the lock once. */
+/* The sorted names in dir, temp files (".*") left out. */
+static int
+db_names(int dir, char ***out, size_t *n)
+{
+	struct dirent	 *de;
+	DIR		 *d;
+	char		**names = NULL, **nn;
+	size_t		  size = 0;
+	int		  fd, rc = 0;
+
+	*n = 0;
+	if ((fd = dup(db_dfd[dir])) == -1 || (d = fdopendir(fd)) == NULL) {
+		log_warn("open %s/%s", db_root, db_dirname[dir]);
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (*n == size) {
+			size = size == 0 ? 256 : size * 2;
+			if ((nn = reallocarray(names, size,
+			    sizeof(*names))) == NULL) {
+				rc = -1;
+				break;
+			}
+			names = nn;
+		}
+		if ((names[*n] = strdup(de->d_name)) == NULL)
+			rc = -1;
+		else
+			(*n)++;
+	}
+	if (rc == -1 || errno != 0) {
+		log_warn("read %s/%s", db_root, db_dirname[dir]);
+		rc = -1;
+	}
+	(void)closedir(d);
+	if (rc == -1) {
+		db_names_free(names, *n);
+		return -1;
+	}
+	if (*n > 0)
+		qsort(names, *n, sizeof(*names), db_namecmp);
+	*out = names;
+	return 0;
+}
+
+/*
+ * Every record of t in name order, to cb with its file's mtime; bad
+ * files are logged and counted.  Returns that count, or -1.
+ */
+static int
+db_walk(const struct db_table *t,
+    int (*cb)(const union db_rec *, long long, void *), void *arg)
+{
+	union db_rec	  r;
+	char		**names = NULL;
+	long long	  mtime = 0;
+	size_t		  i, n;
+	int		  bad = 0, rc = 0, got;
+
+	if (db_rootfd == -1) {
+		log_warnx("db: db_init() was not called");
+		return -1;
+	}
+	if (db_names(t->dir, &names, &n) == -1)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		got = db_read(t, names[i], &r, &mtime);
+		if (got == DB_BAD)
+			bad++;
+		else if (got == -1)
+			rc = -1;
+		else if (got == 0 && cb != NULL && cb(&r, mtime, arg) != 0)
+			break;
+	}
+	explicit_bzero(&r, sizeof(r));
+	db_names_free(names, n);
+	return rc == -1 ? -1 : bad;
+}
+
+/* Open (making it if need be) one directory of the database. */
+static int
+db_opendir(int at, const char *path, const char *name)
+{
+	struct stat	 st;
+	int		 fd, made;
+
+	if (!(made = mkdirat(at, name, DB_DIR_MODE) == 0) && errno != EEXIST) {
+		log_warn("mkdir %s", path);
+		return -1;
+	}
+	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_warn("open %s", path);
+		return -1;
+	}
+	if (made && db_chmod && fchmod(fd, DB_DIR_MODE) == -1) {
+		log_warn("chmod %s", path);
+		(void)close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("%s: group or other may access it (mode %04o)",
+		    path, (unsigned int)(st.st_mode & 07777));
+	return fd;
+}
+
+/* Forget the directories of an earlier db_init(). */
+static void
+db_closeall(void)
+{
+	int	 i;
+
+	for (i = 0; i < DB_NDIRS; i++) {
+		if (db_dfd[i] != -1)
+			(void)close(db_dfd[i]);
+		db_dfd[i] = -1;
+	}
+	if (db_rootfd != -1)
+		(void)close(db_rootfd);
+	db_rootfd = -1;
+	db_root[0] = '\0';
+}
+
+/* Open state_dir and its directories (0700 if new), take the lock once. */
 int
 db_init(const char *state_dir)
 {
-	struct stat	 st;
-	int		 fd;
+	char	 path[PATH_MAX];
+	mode_t	 mask;
+	int	 i, fd;
 
-	db_dir[0] = '\0';
-	if (state_dir == NULL || state_dir[0] == '\0' || strlen(state_dir) +
-	    sizeof("/.sessions" DB_TEMP) > sizeof(db_dir)) {
+	db_closeall();
+	mask = umask(077);
+	(void)umask(mask);
+	db_chmod = (mask & 0700) != 0;
+	if (state_dir == NULL || state_dir[0] == '\0' ||
+	    strlen(state_dir) >= sizeof(db_root) - sizeof("/sessions")) {
 		log_warnx("db: bad state directory name");
 		return -1;
 	}
-	if (mkdir(state_dir, DB_DIR_MODE) == 0) {
-		if (chmod(state_dir, DB_DIR_MODE) == -1) {
-			log_warn("chmod %s", state_dir);
+	if ((db_rootfd = db_opendir(AT_FDCWD, state_dir, state_dir)) == -1)
+		return -1;
+	(void)strlcpy(db_root, state_dir, sizeof(db_root));
+	for (i = 0; i < DB_NDIRS; i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", state_dir,
+		    db_dirname[i]);
+		if ((db_dfd[i] = db_opendir(db_rootfd, path,
+		    db_dirname[i])) == -1) {
+			db_closeall();
 			return -1;
 		}
-	} else if (errno != EEXIST) {
-		log_warn("mkdir %s", state_dir);
-		return -1;
 	}
-	if (stat(state_dir, &st) == -1) {
-		log_warn("stat %s", state_dir);
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		log_warnx("%s: not a directory", state_dir);
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0)
-		log_warnx("%s: group or other may access it (mode %04o)",
-		    state_dir, (unsigned int)(st.st_mode & 07777));
-	(void)strlcpy(db_dir, state_dir, sizeof(db_dir));
 	if ((fd = db_lock()) == -1) {
-		db_dir[0] = '\0';
+		db_closeall();
 		return -1;
 	}
 	(void)close(fd);
 	return 0;
 }
 
+/* The names of the database's directories, for chown at start-up. */
+const char *
+db_dir_name(int i)
+{
+	return i >= 0 && i < DB_NDIRS ? db_dirname[i] : NULL;
+}
+
+/* A lookup by key; a bad file is an error to the caller. */
+static int
+db_get(const struct db_table *t, const char *key, union db_rec *r,
+    long long *mtime)
+{
+	int	 rc;
+
+	if (db_rootfd == -1) {
+		log_warnx("db: db_init() was not called");
+		return -1;
+	}
+	if (!db_key_ok(t, key))
+		return -1;
+	rc = db_read(t, key, r, mtime);
+	return rc == DB_BAD ? -1 : rc;
+}
+
 int
 db_user_get(const char *name, struct db_user *u)
 {
-	return db_get(&db_users, name, u, sizeof(*u));
+	union db_rec	 r;
+	long long	 last;
+	int		 rc;
+
+	if (u == NULL || (rc = db_get(&db_users, name, &r, NULL)) != 0)
+		return u == NULL ? -1 : rc;
+	if ((last = db_mtime(DB_D_LASTLOG, name)) == -1) {
+		explicit_bzero(&r, sizeof(r));
+		return -1;
+	}
+	r.u.last_login = last;
+	*u = r.u;
+	explicit_bzero(&r, sizeof(r));
+	return 0;
+}
+
+/* A login at when: lastlog/NAME's mtime, made if need be. */
+static int
+db_lastlog(const char *name, long long when)
+{
+	struct timespec	 ts[2] = { { (time_t)when, 0 }, { (time_t)when, 0 } };
+	int		 fd, rc;
+
+	if ((rc = db_stamp(DB_D_LASTLOG, name, when)) != DB_NOTFOUND)
+		return rc;
+	if ((fd = openat(db_dfd[DB_D_LASTLOG], name, O_WRONLY | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, DB_MODE)) == -1 ||
+	    (db_chmod && fchmod(fd, DB_MODE) == -1) ||
+	    futimens(fd, ts) == -1) {
+		log_warn("%s/lastlog/%s", db_root, name);
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
+	}
+	(void)close(fd);
+	return 0;
+}
+
+/* Copy a caller's record into the union db_write() takes. */
+static int
+db_put(const struct db_table *t, const void *rec, size_t size,
+    union db_rec *r)
+{
+	if (rec == NULL) {
+		log_warnx("%s: no record given", db_dirname[t->dir]);
+		return -1;
+	}
+	memset(r, 0, sizeof(*r));
+	memcpy(r, rec, size);
+	return 0;
 }
 
 int
 db_user_add(const struct db_user *u)
 {
-	struct db_op	 op = { .need = DB_EXISTS };
+	union db_rec	 r;
+	int		 lock, rc;
 
-	return db_put(&db_users, u, sizeof(*u), &op);
+	if (db_put(&db_users, u, sizeof(*u), &r) == -1 ||
+	    !db_key_ok(&db_users, r.u.name) || (lock = db_lock()) == -1)
+		return -1;
+	if (faccessat(db_dfd[DB_D_USERS], r.u.name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		rc = DB_EXISTS;
+	else if ((rc = db_write(&db_users, &r, 0)) == 0) {
+		if (r.u.last_login > 0)
+			rc = db_lastlog(r.u.name, r.u.last_login);
+		else	/* a login racing an earlier delete may have left one */
+			(void)db_remove(DB_D_LASTLOG, r.u.name);
+	}
+	explicit_bzero(&r, sizeof(r));
+	return db_unlock(lock, rc);
 }
 
+/* Under the lock: the current record of u, which must be well-formed. */
+static int
+db_user_current(const char *name, union db_rec *cur)
+{
+	int	 rc;
+
+	if ((rc = db_read(&db_users, name, cur, NULL)) == DB_BAD) {
+		log_warnx("refusing to replace %s/users/%s: it is malformed",
+		    db_root, name);
+		return -1;
+	}
+	return rc;
+}
+
+/* A new hash or lock state; the last login is not written here. */
 int
 db_user_update(const struct db_user *u)
 {
-	struct db_op	 op = { .edit = DB_E_REPLACE, .need = DB_NOTFOUND };
+	union db_rec	 r, cur;
+	int		 lock, rc;
 
-	return db_put(&db_users, u, sizeof(*u), &op);
+	if (db_put(&db_users, u, sizeof(*u), &r) == -1 ||
+	    !db_key_ok(&db_users, r.u.name) || (lock = db_lock()) == -1)
+		return -1;
+	if ((rc = db_user_current(r.u.name, &cur)) == 0)
+		rc = db_write(&db_users, &r, 0);
+	explicit_bzero(&r, sizeof(r));
+	explicit_bzero(&cur, sizeof(cur));
+	return db_unlock(lock, rc);
+}
+
+/* Is the user still as read before the password was checked? */
+static int
+db_user_same(const union db_rec *cur, const char *old_hash)
+{
+	return !cur->u.locked && strcmp(cur->u.hash, old_hash) == 0;
 }
 
 /*
- * Both files are staged under the one lock, users first; sessions are
- * committed first, so a failure in between leaves a user without
- * sessions, never sessions that a new user of that name would inherit.
- */
-/*
- * Record a login under the lock, only if the user is still as it was
- * read before the password was checked (old_hash, not locked); a lock or
- * a password change made meanwhile wins: DB_CHANGED.  new_hash, if not
- * NULL, replaces the hash (a rehash).
+ * Record a login, only if the user is still as it was read before the
+ * password was checked (old_hash, not locked); a lock or a password
+ * change made meanwhile wins: DB_CHANGED, as does a record found
+ * malformed.  new_hash, if not NULL,
+ * replaces the hash (a rehash) under the lock; otherwise nothing is
+ * rewritten, only lastlog/NAME's mtime is set.
  */
 int
 db_user_login(const char *name, const char *old_hash, const char *new_hash,
     long long now)
 {
-	int		 stale = 0, rc;
-	struct db_op	 op = { .edit = DB_E_LOGIN, .need = DB_NOTFOUND,
-			    .key = name, .user = old_hash, .keep = new_hash,
-			    .a = now, .stale = &stale };
+	union db_rec	 cur;
+	int		 lock = -1, rc;
 
-	if (name == NULL || old_hash == NULL) {
-		log_warnx("%s: no user given", db_users.file);
+	if (old_hash == NULL || !db_key_ok(&db_users, name))
 		return -1;
+	if (new_hash != NULL && (lock = db_lock()) == -1)
+		return -1;
+	/* a record gone bad meanwhile is not the one checked: fail closed */
+	if ((rc = db_read(&db_users, name, &cur, NULL)) == DB_BAD ||
+	    (rc == 0 && !db_user_same(&cur, old_hash)))
+		rc = DB_CHANGED;
+	if (rc == 0 && new_hash != NULL) {
+		if (strlcpy(cur.u.hash, new_hash, sizeof(cur.u.hash)) >=
+		    sizeof(cur.u.hash)) {
+			log_warnx("users/%s: new hash too long", name);
+			rc = -1;
+		} else
+			rc = db_write(&db_users, &cur, 0);
 	}
-	rc = db_change(&db_users, &op);
-	return rc == 0 && stale ? DB_CHANGED : rc;
+	explicit_bzero(&cur, sizeof(cur));
+	if (rc == 0)
+		rc = db_lastlog(name, now);
+	return lock == -1 ? rc : db_unlock(lock, rc);
 }
 
+/* Under the lock: sessions of user go, except keep; -1 on error. */
+static int
+db_session_sweep(const char *user, const char *keep, long long idle_before,
+    long long created_before)
+{
+	union db_rec	  r;
+	char		**names = NULL;
+	long long	  used = 0;
+	size_t		  i, n;
+	int		  rc = 0, got, gone = 0;
+
+	if (db_names(DB_D_SESSIONS, &names, &n) == -1)
+		return -1;
+	for (i = 0; i < n && rc != -1; i++) {
+		if ((got = db_read(&db_sessions, names[i], &r, &used)) != 0) {
+			rc = got == -1 ? -1 : rc;
+			continue;
+		}
+		if (user != NULL ? strcmp(r.s.user, user) != 0 ||
+		    (keep != NULL && strcmp(r.s.digest, keep) == 0) :
+		    used >= idle_before && r.s.created >= created_before)
+			continue;
+		if (db_remove(DB_D_SESSIONS, names[i]) == -1)
+			rc = -1;
+		else
+			gone++;
+	}
+	db_names_free(names, n);
+	if (gone > 0 && db_dirsync(DB_D_SESSIONS) == -1)
+		rc = -1;
+	return rc == -1 ? -1 : gone;
+}
+
+/* The user goes with its sessions (first) and its last login. */
 int
 db_user_del(const char *name)
 {
-	struct db_op	 uop = { .edit = DB_E_DROP, .need = DB_NOTFOUND,
-			    .key = name };
-	struct db_op	 sop = { .edit = DB_E_USER, .user = name };
-	char		 utmp[PATH_MAX], stmp[PATH_MAX];
-	int		 lock, rc, src;
+	int	 lock, rc;
 
-	if (name == NULL) {
-		log_warnx("users: no key given");
+	if (!db_key_ok(&db_users, name) || (lock = db_lock()) == -1)
 		return -1;
-	}
-	if ((lock = db_lock()) == -1)
-		return -1;
-	if ((rc = db_stage(&db_users, &uop, utmp)) == 0) {
-		if ((src = db_stage(&db_sessions, &sop, stmp)) == 0)
-			src = db_commit(&db_sessions, stmp);
-		if (src == -1) {
-			(void)unlink(utmp);
+	if (faccessat(db_dfd[DB_D_USERS], name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		rc = DB_NOTFOUND;
+	else if ((rc = db_session_sweep(name, NULL, 0, 0)) != -1 &&
+	    (rc = db_remove(DB_D_USERS, name)) == 0) {
+		if (db_remove(DB_D_LASTLOG, name) == -1)
 			rc = -1;
-		} else
-			rc = db_commit(&db_users, utmp);
+		else
+			rc = db_dirsync(DB_D_USERS);
 	}
-	(void)close(lock);
+	return db_unlock(lock, rc);
+}
+
+/* db_walk() callbacks that hand each table's record to the caller's. */
+struct db_cb {
+	int	(*user)(const struct db_user *, void *);
+	int	(*ident)(const struct db_ident *, void *);
+	int	(*session)(const struct db_session *, void *);
+	void	*arg;
+};
+
+static int
+db_user_visit(const union db_rec *r, long long mtime, void *arg)
+{
+	struct db_cb	*c = arg;
+	struct db_user	 u = r->u;
+	int		 rc;
+
+	(void)mtime;
+	if ((u.last_login = db_mtime(DB_D_LASTLOG, u.name)) == -1)
+		u.last_login = 0;
+	rc = c->user(&u, c->arg);
+	explicit_bzero(&u, sizeof(u));
 	return rc;
 }
 
 int
 db_user_list(int (*cb)(const struct db_user *, void *), void *arg)
 {
-	struct db_visit	 v = { .user = cb, .arg = arg };
+	struct db_cb	 c = { .user = cb, .arg = arg };
 
-	return db_list(&db_users, &v, cb != NULL);
+	if (cb == NULL) {
+		log_warnx("users: no callback given");
+		return -1;
+	}
+	return db_walk(&db_users, db_user_visit, &c) == -1 ? -1 : 0;
 }
 
 int
 db_ident_get(const char *addr, struct db_ident *i)
 {
-	return db_get(&db_idents, addr, i, sizeof(*i));
+	union db_rec	 r;
+	int		 rc;
+
+	if (i == NULL)
+		return -1;
+	if ((rc = db_get(&db_idents, addr, &r, NULL)) == 0)
+		*i = r.i;
+	return rc;
 }
 
 int
 db_ident_set(const struct db_ident *i)
 {
-	struct db_op	 op = { .edit = DB_E_REPLACE };
+	union db_rec	 r, cur;
+	int		 lock, rc;
 
-	return db_put(&db_idents, i, sizeof(*i), &op);
+	if (db_put(&db_idents, i, sizeof(*i), &r) == -1 ||
+	    !db_key_ok(&db_idents, r.i.addr) || (lock = db_lock()) == -1)
+		return -1;
+	if (db_read(&db_idents, r.i.addr, &cur, NULL) == DB_BAD) {
+		log_warnx("refusing to replace %s/idents/%s: it is malformed",
+		    db_root, r.i.addr);
+		rc = -1;
+	} else
+		rc = db_write(&db_idents, &r, 0);
+	return db_unlock(lock, rc);
 }
 
 int
 db_ident_del(const char *addr)
 {
-	struct db_op	 op = { .edit = DB_E_DROP, .need = DB_NOTFOUND,
-			    .key = addr };
+	int	 lock, rc;
 
-	return db_change(&db_idents, &op);
+	if (!db_key_ok(&db_idents, addr) || (lock = db_lock()) == -1)
+		return -1;
+	if ((rc = db_remove(DB_D_IDENTS, addr)) == 0)
+		rc = db_dirsync(DB_D_IDENTS);
+	return db_unlock(lock, rc);
+}
+
+static int
+db_ident_visit(const union db_rec *r, long long mtime, void *arg)
+{
+	struct db_cb	*c = arg;
+
+	(void)mtime;
+	return c->ident(&r->i, c->arg);
 }
 
 int
 db_ident_list(int (*cb)(const struct db_ident *, void *), void *arg)
 {
-	struct db_visit	 v = { .ident = cb, .arg = arg };
+	struct db_cb	 c = { .ident = cb, .arg = arg };
 
-	return db_list(&db_idents, &v, cb != NULL);
+	if (cb == NULL) {
+		log_warnx("idents: no callback given");
+		return -1;
+	}
+	return db_walk(&db_idents, db_ident_visit, &c) == -1 ? -1 : 0;
 }
 
 int
 db_session_get(const char *digest, struct db_session *s)
 {
-	return db_get(&db_sessions, digest, s, sizeof(*s));
+	union db_rec	 r;
+	long long	 used = 0;
+	int		 rc;
+
+	if (s == NULL)
+		return -1;
+	if ((rc = db_get(&db_sessions, digest, &r, &used)) == 0) {
+		*s = r.s;
+		s->last_used = used;
+	}
+	return rc;
 }
 
-/* Purges expired sessions too; a digest already present: DB_EXISTS. */
+/*
+ * A new session, under the lock so that it cannot outlive a user being
+ * deleted at the same moment: its user must exist.  DB_EXISTS if the
+ * digest is taken, DB_NOTFOUND if the user is gone.
+ */
 int
-db_session_add(const struct db_session *s, long long idle_before,
-    long long created_before)
+db_session_add(const struct db_session *s)
 {
-	struct db_op	 op = { .edit = DB_E_EXPIRE, .need = DB_EXISTS,
-			    .a = idle_before, .b = created_before };
+	union db_rec	 r;
+	int		 lock, rc;
 
-	return db_put(&db_sessions, s, sizeof(*s), &op);
+	if (db_put(&db_sessions, s, sizeof(*s), &r) == -1 ||
+	    !db_key_ok(&db_sessions, r.s.digest) || (lock = db_lock()) == -1)
+		return -1;
+	if (faccessat(db_dfd[DB_D_SESSIONS], r.s.digest, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		rc = DB_EXISTS;
+	else if (faccessat(db_dfd[DB_D_USERS], r.s.user, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		rc = DB_NOTFOUND;
+	else
+		rc = db_write(&db_sessions, &r, s->last_used);
+	return db_unlock(lock, rc);
 }
 
+/* The session's mtime is its last use: no lock, no rewrite. */
 int
 db_session_touch(const char *digest, long long now)
 {
-	struct db_op	 op = { .edit = DB_E_TOUCH, .need = DB_NOTFOUND,
-			    .key = digest, .a = now };
-
-	return db_change(&db_sessions, &op);
+	if (db_rootfd == -1 || !db_key_ok(&db_sessions, digest) || now < 0)
+		return -1;
+	return db_stamp(DB_D_SESSIONS, digest, now);
 }
 
 int
 db_session_del(const char *digest)
 {
-	struct db_op	 op = { .edit = DB_E_DROP, .need = DB_NOTFOUND,
-			    .key = digest };
+	int	 lock, rc;
 
-	return db_change(&db_sessions, &op);
+	if (!db_key_ok(&db_sessions, digest) || (lock = db_lock()) == -1)
+		return -1;
+	if ((rc = db_remove(DB_D_SESSIONS, digest)) == 0)
+		rc = db_dirsync(DB_D_SESSIONS);
+	return db_unlock(lock, rc);
 }
 
 int
 db_session_del_user(const char *user, const char *keep_digest)
 {
-	struct db_op	 op = { .edit = DB_E_USER, .user = user,
-			    .keep = keep_digest };
+	int	 lock, rc;
 
-	return db_change(&db_sessions, &op);
+	if (!db_key_ok(&db_users, user) || (lock = db_lock()) == -1)
+		return -1;
+	rc = db_session_sweep(user, keep_digest, 0, 0);
+	return db_unlock(lock, rc == -1 ? -1 : 0);
+}
+
+/* Sessions unused since idle_before or made before created_before go. */
+int
+db_session_expire(long long idle_before, long long created_before)
+{
+	int	 lock, rc;
+
+	if ((lock = db_lock()) == -1)
+		return -1;
+	rc = db_session_sweep(NULL, NULL, idle_before, created_before);
+	return db_unlock(lock, rc);
+}
+
+static int
+db_session_visit(const union db_rec *r, long long mtime, void *arg)
+{
+	struct db_cb		*c = arg;
+	struct db_session	 s = r->s;
+
+	s.last_used = mtime;
+	return c->session(&s, c->arg);
 }
 
 int
 db_session_list(int (*cb)(const struct db_session *, void *), void *arg)
 {
-	struct db_visit	 v = { .session = cb, .arg = arg };
+	struct db_cb	 c = { .session = cb, .arg = arg };
 
-	return db_list(&db_sessions, &v, cb != NULL);
+	if (cb == NULL) {
+		log_warnx("sessions: no callback given");
+		return -1;
+	}
+	return db_walk(&db_sessions, db_session_visit, &c) == -1 ? -1 : 0;
 }
 
-/* Parse all three files; every bad line is logged with file:line. */
+/* Read every record; each bad file is logged.  Their number, or -1. */
 int
 db_check(void)
 {
 	int	 u, i, s;
 
-	if ((u = db_walk(&db_users, NULL)) == -1 ||
-	    (i = db_walk(&db_idents, NULL)) == -1 ||
-	    (s = db_walk(&db_sessions, NULL)) == -1)
+	if ((u = db_walk(&db_users, NULL, NULL)) == -1 ||
+	    (i = db_walk(&db_idents, NULL, NULL)) == -1 ||
+	    (s = db_walk(&db_sessions, NULL, NULL)) == -1)
 		return -1;
 	return u + i + s;
 }

@@ -1,7 +1,7 @@
 /*
- * db.h: the state database: plain-text files in state_dir (users, idents,
- * sessions), one record per line, changed only under one lock and
- * replaced atomically.  See authchatd-users(5).
+ * db.h: the state database: one plain-text file per record in state_dir
+ * (users/NAME, idents/ADDRESS, sessions/DIGEST, lastlog/NAME), changed
+ * only under one lock and replaced atomically.  See authchatd-users(5).
  */
 #ifndef DB_H
 #define DB_H
@@ -18,7 +18,7 @@ struct db_user {
 	char		name[DB_NAME_MAX + 1];
 	char		hash[DB_HASH_MAX + 1];
 	long long	created;	/* seconds since the epoch */
-	long long	last_login;	/* 0: never */
+	long long	last_login;	/* 0: never (lastlog/NAME's mtime) */
 	int		locked;		/* 1: may not log in */
 };
 
@@ -32,7 +32,7 @@ struct db_session {
 	char		digest[DB_DIGEST_LEN + 1];
 	char		user[DB_NAME_MAX + 1];
 	long long	created;
-	long long	last_used;
+	long long	last_used;	/* the file's mtime */
 };
 
 /* Results: 0 done, DB_EXISTS / DB_NOTFOUND as said, -1 error (logged). */
@@ -41,6 +41,7 @@ struct db_session {
 #define DB_CHANGED	3	/* the record changed since it was read */
 
 int	db_init(const char *state_dir);
+const char *db_dir_name(int);
 int	db_name_valid(const char *name, const char **why);
 
 int	db_user_get(const char *name, struct db_user *);
@@ -56,8 +57,8 @@ int	db_ident_del(const char *addr);
 int	db_ident_list(int (*)(const struct db_ident *, void *), void *);
 
 int	db_session_get(const char *digest, struct db_session *);
-int	db_session_add(const struct db_session *, long long idle_before,
-	    long long created_before);
+int	db_session_add(const struct db_session *);
+int	db_session_expire(long long idle_before, long long created_before);
 int	db_session_touch(const char *digest, long long now);
 int	db_session_del(const char *digest);
 int	db_session_del_user(const char *user, const char *keep_digest);

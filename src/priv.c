@@ -11,7 +11,9 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -20,11 +22,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "db.h"
 #include "log.h"
 #include "priv.h"
-
-static const char *state_files[] = { "", "/users", "/idents", "/sessions",
-    "/lock" };
 
 /* Before anything is opened: is there a user to become? */
 int
@@ -45,21 +45,71 @@ priv_check(const struct conf *c)
 	return 0;
 }
 
-/* The state directory and its files belong to the user we become. */
+/* Every file in dir, which was not ours: an upgrade or a root tool. */
+static int
+priv_chown_files(const char *dir, uid_t uid, gid_t gid)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    fchownat(dirfd(d), de->d_name, uid, gid,
+		    AT_SYMLINK_NOFOLLOW) == -1 && errno != ENOENT) {
+			log_warn("chown %s/%s", dir, de->d_name);
+			rc = -1;
+		}
+	(void)closedir(d);
+	return rc;
+}
+
+/* One path of the state; a directory not yet ours brings its files. */
+static int
+priv_chown_one(const char *path, int isdir, uid_t uid, gid_t gid)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("stat %s", path);
+		return -1;
+	}
+	if (isdir && st.st_uid != uid &&
+	    priv_chown_files(path, uid, gid) == -1)
+		return -1;
+	if ((st.st_uid != uid || st.st_gid != gid) &&
+	    lchown(path, uid, gid) == -1) {
+		log_warn("chown %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The state directory, its lock and its directories belong to the user
+ * we become.  The files in a directory are handed over only when the
+ * directory was not that user's yet, so a start-up costs the same with
+ * any number of records.
+ */
 static int
 priv_chown_state(const struct conf *c, uid_t uid, gid_t gid)
 {
-	char path[PATH_MAX];
-	size_t i;
+	char		 path[PATH_MAX];
+	const char	*name = NULL;
+	int		 i;
 
-	for (i = 0; i < sizeof(state_files) / sizeof(state_files[0]); i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s%s", c->state_dir,
-		    state_files[i]) >= sizeof(path))
+	if (priv_chown_one(c->state_dir, 0, uid, gid) == -1)
+		return -1;
+	for (i = -1; i == -1 || (name = db_dir_name(i)) != NULL; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+		    c->state_dir, i == -1 ? "lock" : name) >= sizeof(path) ||
+		    priv_chown_one(path, i != -1, uid, gid) == -1)
 			return -1;
-		if (chown(path, uid, gid) == -1 && errno != ENOENT) {
-			log_warn("chown %s", path);
-			return -1;
-		}
 	}
 	if (c->log_file[0] != '\0' && chown(c->log_file, uid, gid) == -1 &&
 	    errno != ENOENT)

@@ -53,12 +53,15 @@ add() {
 	run setsid -w "$AUTHCHATCTL" -f "$TMP/auth.conf" user add ivan </dev/null
 	assert_failure 1
 	assert_output --partial "cannot read the password from a terminal"
-	[ ! -s "$STATE/users" ]
+	[ -z "$(records users)" ]
 	add ivan secret123
+	cp -p "$STATE/users/ivan" "$TMP/ivan.before"
 	run add ivan other1234
 	assert_failure 1
 	assert_output "authchatctl: user ivan already exists"
-	[ "$(wc -l <"$STATE/users")" -eq 1 ]
+	assert_equal "$(records users)" ivan
+	cmp "$STATE/users/ivan" "$TMP/ivan.before"
+	[ -z "$(temp_files)" ]
 }
 
 @test "on a terminal: asked twice without echo; a mismatch is refused" {
@@ -128,10 +131,12 @@ add() {
 	done
 	wait
 	[ ! -e "$TMP/fail" ]
+	assert_equal "$(records users | tr '\n' ' ')" "a1 a2 a3 a4 a5 c1 c2 c3 c4 c5 "
 	for n in c1 c2 c3 c4 c5 a1 a2 a3 a4 a5; do
-		grep -q "^$n " "$STATE/users"
+		run cat "$STATE/users/$n"
+		assert_output --regexp "^$n "'\$y\$[^ ]+ [0-9]+ 0$'
 	done
-	[ "$(wc -l <"$STATE/users")" -eq 10 ]
+	[ -z "$(temp_files)" ]
 	run ctl check
 	assert_success
 	assert_output "ok"
@@ -142,7 +147,10 @@ add() {
 	register ivan secret123
 	run ctl user lock ivan
 	assert_success
-	grep -q '^ivan .* 1$' "$STATE/users"
+	run cat "$STATE/users/ivan"
+	assert_output --regexp '^ivan \$y\$[^ ]+ [0-9]+ 1$'
+	# locking ends the user's sessions
+	[ "$(sessions_of ivan)" -eq 0 ]
 	run ctl user list
 	assert_line --regexp '^ivan .* yes +0$'
 	run chat ivan secret123
@@ -152,6 +160,8 @@ add() {
 	refute_line "Welcome back, ivan"
 	run ctl user unlock ivan
 	assert_success
+	run cat "$STATE/users/ivan"
+	assert_output --regexp '^ivan \$y\$[^ ]+ [0-9]+ 0$'
 	rm -f "$(token_file)"
 	run chat ivan secret123 /quit
 	assert_success
@@ -183,29 +193,52 @@ add() {
 	assert_line "Welcome, ivan"
 }
 
-@test "session revoke --all removes every session, comments stay" {
+@test "session revoke --all removes every session; a temp file in sessions/ is skipped and left alone" {
 	start_auth auth "hash_cost 1"
 	register ivan secret123
 	rm "$(token_file)"
 	register olga secret123
 	rm "$(token_file)"
 	chat ivan secret123 /quit
-	sed -i '1i # kept' "$STATE/sessions"
+	[ "$(records sessions | wc -l)" -eq 3 ]
+	# what a change killed before its rename leaves: ".KEY.XXXXXXXX"
+	d=$(token_digest)
+	cp -p "$STATE/sessions/$d" "$STATE/sessions/.$d.Ab3dE5gH"
+	cp -p "$STATE/sessions/$d" "$TMP/temp.before"
+	run ctl session list
+	assert_success
+	assert_equal "${#lines[@]}" 4
+	run ctl check
+	assert_success
+	assert_output "ok"
 	run ctl session revoke --all
 	assert_success
 	assert_output "3 sessions revoked"
-	[ "$(cat "$STATE/sessions")" = "# kept" ]
+	[ -z "$(records sessions)" ]
+	cmp "$STATE/sessions/.$d.Ab3dE5gH" "$TMP/temp.before"
+	run ctl session list
+	assert_success
+	assert_equal "${#lines[@]}" 1
 	run ctl session revoke --all
 	assert_output "0 sessions revoked"
+	# the temp file is no session: its token does not resume
+	run chat /quit
+	assert_line "authchat: Session expired or revoked; please log in"
+	[ -e "$STATE/sessions/.$d.Ab3dE5gH" ]
 }
 
 @test "user passwd --stdin: the old password fails, the new one works" {
 	start_auth auth "hash_cost 1"
 	register ivan secret123
+	[ "$(sessions_of ivan)" -eq 1 ]
+	cp "$STATE/users/ivan" "$TMP/ivan.before"
 	run ctl user passwd --stdin ivan <<<"newsecret1"
 	assert_success
-	run grep -c ' ivan ' "$STATE/sessions"
-	assert_output 0
+	[ "$(sessions_of ivan)" -eq 0 ]
+	run cmp -s "$STATE/users/ivan" "$TMP/ivan.before"
+	assert_failure
+	# only the hash changed
+	assert_equal "$(cut -d' ' -f1,3,4 "$STATE/users/ivan")" "$(cut -d' ' -f1,3,4 "$TMP/ivan.before")"
 	rm -f "$(token_file)"
 	run chat ivan secret123
 	assert_line "authchat: Login incorrect"
@@ -222,10 +255,15 @@ add() {
 	add ivan secret123
 	run chat ivan secret123 /quit
 	assert_line "Welcome, ivan"
+	[ -e "$STATE/users/ivan" ]
+	[ -e "$STATE/lastlog/ivan" ]
+	[ "$(sessions_of ivan)" -eq 1 ]
 	run ctl user del ivan
 	assert_success
-	! grep -q '^ivan ' "$STATE/users"
-	! grep -q ' ivan ' "$STATE/sessions"
+	[ ! -e "$STATE/users/ivan" ]
+	[ ! -e "$STATE/lastlog/ivan" ]
+	[ "$(sessions_of ivan)" -eq 0 ]
+	[ -z "$(records sessions)" ]
 	rm -f "$(token_file)"
 	run chat ivan secret123
 	assert_line "authchat: Login incorrect"
@@ -243,37 +281,76 @@ add() {
 	assert_success
 	assert_line --index 0 --regexp '^ADDRESS +NAME +CREATED$'
 	assert_line --index 1 --regexp '^127\.0\.0\.1 +Ivan +[0-9T:+-]{24}$'
+	[ -e "$STATE/idents/127.0.0.1" ]
 	run ctl ident forget 127.0.0.1
 	assert_success
+	[ ! -e "$STATE/idents/127.0.0.1" ]
 	run chat Anna /quit
 	assert_line "What is your name?"
 	assert_line "Hello, Anna!"
+	run cat "$STATE/idents/127.0.0.1"
+	assert_output --regexp '^127\.0\.0\.1 Anna [0-9]+$'
 	run ctl ident forget 192.0.2.1
 	assert_failure 1
 	assert_output "authchatctl: no such ident 192.0.2.1"
 }
 
-@test "check: ok when clean; a malformed line is named and nobody rewrites the file" {
+@test "check: ok when clean; a malformed record file is named, never replaced, other users still change" {
 	start_auth auth "hash_cost 1"
 	register ivan secret123
 	run ctl check
 	assert_success
 	assert_output "ok"
-	echo "olga bad" >>"$STATE/users"
-	cp "$STATE/users" "$TMP/users.before"
+	printf 'olga bad\n' >"$STATE/users/olga"
+	chmod 600 "$STATE/users/olga"
+	cp -p "$STATE/users/olga" "$TMP/olga.before"
 	rm "$(token_file)"
 	run ctl check
 	assert_failure 1
-	assert_output --partial "$STATE/users:2: a users line has 5 fields"
-	assert_line "authchatctl: $STATE: 1 malformed line"
-	run chat anna password1 password1
+	assert_output --partial "$STATE/users/olga: a users record has 4 fields"
+	assert_line "authchatctl: $STATE: 1 malformed file"
+	# olga cannot log in, nor be registered or changed over it
+	run chat olga password1 password1
 	assert_failure 1
 	assert_line "authchat: internal error: the user database could not be used, closing"
-	run add anna password1
+	run add olga password1
 	assert_failure 1
-	assert_output --partial "refusing to rewrite $STATE/users: it has 1 malformed line"
-	assert_line "authchatctl: cannot change user anna"
-	cmp "$STATE/users" "$TMP/users.before"
+	assert_output --partial "$STATE/users/olga: a users record has 4 fields"
+	assert_line "authchatctl: cannot change user olga"
+	run ctl user passwd --stdin olga <<<"password1"
+	assert_failure 1
+	assert_line "authchatctl: cannot change user olga"
+	run ctl user lock olga
+	assert_failure 1
+	assert_line "authchatctl: cannot change user olga"
+	cmp "$STATE/users/olga" "$TMP/olga.before"
+	[ "$(stat -c %Y "$STATE/users/olga")" = "$(stat -c %Y "$TMP/olga.before")" ]
+	# the other users are not affected
+	rm -f "$(token_file)"
+	run chat anna password1 password1 /quit
+	assert_success
+	assert_line "Welcome, anna"
+	run add boris password1
+	assert_success
+	run ctl user lock ivan
+	assert_success
+	run ctl user list
+	assert_success
+	assert_line --regexp '^anna '
+	assert_line --regexp '^boris '
+	assert_line --regexp '^ivan .* yes +0$'
+	refute_line --regexp '^olga '
+	cmp "$STATE/users/olga" "$TMP/olga.before"
+	run ctl check
+	assert_failure 1
+	assert_line "authchatctl: $STATE: 1 malformed file"
+	# deleting works on a malformed record
+	run ctl user del olga
+	assert_success
+	[ ! -e "$STATE/users/olga" ]
+	run ctl check
+	assert_success
+	assert_output "ok"
 }
 
 @test "run by root, it works as the owner of state_dir" {
@@ -285,15 +362,22 @@ add() {
 	run add olga secret123
 	assert_success
 	[ "$(stat -c %U "$STATE/users")" = nobody ]
+	[ "$(stat -c %U "$STATE/users/olga")" = nobody ]
 	run ctl session revoke ivan
 	assert_success
+	assert_output "1 session revoked"
+	[ -z "$(records sessions)" ]
 	[ "$(stat -c %U "$STATE/sessions")" = nobody ]
+	# nothing in the state is root's: no record, lock or temp file
+	run find "$STATE" ! -user nobody
+	assert_output ""
 }
 
 @test "a lock made while a login waits for its password wins" {
 	start_auth auth
 	register ivan secret123
 	rm -f "$(token_file)"
+	touch -d @1700000000 "$STATE/lastlog/ivan"
 	mkfifo "$TMP/gate"
 	"$TPEER" -p "$PORT" recvn:2 send: recv send:ivan recv wait \
 	    send:secret123 drain <"$TMP/gate" >"$TMP/peer.out" &
@@ -306,6 +390,29 @@ add() {
 	wait_for grep -q 'Login incorrect' "$TMP/peer.out"
 	run grep -c "Welcome" "$TMP/peer.out"
 	assert_output 0
-	run grep '^ivan ' "$STATE/users"
-	assert_output --regexp ' 1$'
+	run cat "$STATE/users/ivan"
+	assert_output --regexp '^ivan \$y\$[^ ]+ [0-9]+ 1$'
+	# the refused login is not recorded as the last one
+	[ "$(stat -c %Y "$STATE/lastlog/ivan")" -eq 1700000000 ]
+}
+
+@test "a record gone malformed while a login waits for its password refuses it" {
+	start_auth auth
+	register ivan secret123
+	rm -f "$(token_file)"
+	nsess=$(records sessions | wc -l)
+	mkfifo "$TMP/gate"
+	"$TPEER" -p "$PORT" recvn:2 send: recv send:ivan recv wait \
+	    send:secret123 drain <"$TMP/gate" >"$TMP/peer.out" &
+	EXTRA_PIDS+=($!)
+	exec 8>"$TMP/gate"
+	wait_for grep -q '^331 Password:' "$TMP/peer.out"
+	printf 'ivan bad\n' >"$STATE/users/ivan"
+	exec 8>&-
+	wait_for grep -q 'Login incorrect' "$TMP/peer.out"
+	run grep -c "Welcome" "$TMP/peer.out"
+	assert_output 0
+	assert_equal "$(records sessions | wc -l)" "$nsess"
+	assert_equal "$(cat "$STATE/users/ivan")" "ivan bad"
+	log_has "users/ivan: a users record has 4 fields"
 }

@@ -180,11 +180,20 @@ refusals() {
 	start_auth auth "hash_cost 1"
 	register ivan secret123
 	stop_daemon
-	cp "$STATE/users" "$TMP/users.before"
-	export LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAULT=write,open FAULT_MATCH=.users. FAULT_ERRNO=ENOSPC
+	state_snapshot >"$TMP/state.before"
+	# no room for olga's record: its temp file users/.olga.XXXXXXXX can
+	# be neither made (openat) nor written
+	export LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAULT=write,openat FAULT_MATCH=.olga. FAULT_ERRNO=ENOSPC
 	start_daemon -f "$TMP/auth.conf"
 	unset LD_PRELOAD FAULT FAULT_MATCH FAULT_ERRNO
 	run chat olga password1 password1
 	assert_line "authchat: internal error: the user database could not be used, closing"
-	cmp "$STATE/users" "$TMP/users.before"
+	wait_for log_has "create a temp file in $STATE/users: No space left on device"
+	state_snapshot >"$TMP/state.after"
+	diff -u "$TMP/state.before" "$TMP/state.after"
+	[ ! -e "$STATE/users/olga" ]
+	[ -z "$(temp_files)" ]
+	rm -f "$(token_file)"
+	run chat ivan secret123 /quit
+	assert_line "Welcome, ivan"
 }

@@ -161,3 +161,50 @@ hold() {
 		wait_for grep -q "$3" "$TMP/held.$i"
 	done
 }
+
+# records DIR: the record files in $STATE/DIR (users, lastlog, idents,
+# sessions), one name a line in name order; temp files (".KEY.XXXXXXXX")
+# are not records and are left out.
+records() {
+	[ -d "$STATE/$1" ] || return 0
+	find "$STATE/$1" -mindepth 1 -maxdepth 1 ! -name '.*' -printf '%f\n' |
+	    LC_ALL=C sort
+}
+
+# temp_files: dot files anywhere in the state directory, that is temp
+# files a change left behind; a finished change leaves none.
+temp_files() {
+	find "$STATE" -mindepth 1 -name '.*' -printf '%P\n' | LC_ALL=C sort
+}
+
+# state_snapshot: the whole state database as text, to compare before
+# and after: every entry but temp files in path order with its type and
+# mode, and for a file its mtime (a last login or last use) and content
+# (cat -A: a missing final newline or a NUL byte shows).
+state_snapshot() {
+	local f
+	(cd "$STATE" && find . -mindepth 1 -name '.*' -prune -o -printf '%P\n') |
+	    LC_ALL=C sort |
+	while IFS= read -r f; do
+		if [ -f "$STATE/$f" ] && [ ! -L "$STATE/$f" ]; then
+			echo "$f: $(stat -c '%F %a %Y' "$STATE/$f")"
+			printf '%s\n' "$(cat -A "$STATE/$f")"
+		else
+			echo "$f: $(stat -c '%F %a' "$STATE/$f")"
+		fi
+	done
+}
+
+# sessions_of NAME: how many session records belong to NAME.
+sessions_of() {
+	local d n=0
+	for d in $(records sessions); do
+		[ "$(cut -d' ' -f2 "$STATE/sessions/$d")" = "$1" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# token_digest: the SHA-256 of the client's token, as the server keeps it.
+token_digest() {
+	printf '%s' "$(cat "$(token_file)")" | sha256sum | cut -d' ' -f1
+}

@@ -10,8 +10,14 @@ load helpers
 	assert_line "What is your name?"
 	assert_line "Hello, Ivan!"
 	assert_line --regexp "^You are Ivan, from 127\.0\.0\.1 port"
-	run grep -E '^127\.0\.0\.1 Ivan [0-9]+$' "$STATE/idents"
-	assert_success
+	# one record file per address: ADDRESS NAME CREATED
+	assert_equal "$(records idents)" 127.0.0.1
+	run cat "$STATE/idents/127.0.0.1"
+	assert_output --regexp '^127\.0\.0\.1 Ivan [0-9]+$'
+	[ -z "$(tail -c1 "$STATE/idents/127.0.0.1")" ]
+	[ "$(stat -c %a "$STATE/idents/127.0.0.1")" = 600 ]
+	[ "$(stat -c %a "$STATE/idents")" = 700 ]
+	[ -z "$(temp_files)" ]
 	run chat /whoami
 	assert_success
 	refute_line "What is your name?"
@@ -36,8 +42,9 @@ load helpers
 	run bash -c "printf 'Anna\n/whoami\n' | '$AUTHCHAT' -H ::1 -p $PORT"
 	assert_success
 	assert_line "Hello, Anna!"
-	run grep -E '^::1 Anna [0-9]+$' "$STATE/idents"
-	assert_success
+	assert_equal "$(records idents)" ::1
+	run cat "$STATE/idents/::1"
+	assert_output --regexp '^::1 Anna [0-9]+$'
 }
 
 @test "a stalled dialogue is closed at the grace time" {

@@ -8,10 +8,13 @@ uids_of() {
 	awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"
 }
 
-@test "as root: parent and children run as the configured user" {
+@test "as root: parent and children run as the configured user; the state becomes that user's" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	chmod 755 "$TMP" "$(dirname "$TMP")"
-	auth_conf auth
+	auth_conf auth "hash_cost 1"
+	# a record made by root before the daemon ever ran (0600, root's)
+	printf 'secret123\n' | "$BUILDDIR/authchatctl" -f "$TMP/auth.conf" user add --stdin olga
+	[ "$(stat -c %U "$STATE/users/olga")" = root ]
 	start_daemon -f "$TMP/auth.conf" -u nobody
 	uid=$(id -u nobody)
 	[ "$(uids_of "$DAEMON_PID")" = "$uid $uid $uid $uid" ]
@@ -25,12 +28,23 @@ uids_of() {
 	[ "$(uids_of "$kid")" = "$uid $uid $uid $uid" ]
 	exec 8>&-
 	log_has "running as user nobody (uid $uid)"
-	[ "$(stat -c %U "$STATE")" = nobody ]
+	for f in . lock users users/olga lastlog idents sessions; do
+		[ "$(stat -c %U "$STATE/$f")" = nobody ]
+	done
 	# the unprivileged daemon can still write its state
 	run chat ivan secret123 secret123 /quit
 	assert_success
 	assert_line "Welcome, ivan"
-	[ "$(stat -c %U "$STATE/users")" = nobody ]
+	# and read root's old record, now its own
+	rm -f "$(token_file)"
+	run chat olga secret123 /quit
+	assert_success
+	assert_line "Welcome, olga"
+	[ -e "$STATE/users/ivan" ]
+	[ -e "$STATE/lastlog/olga" ]
+	[ "$(records sessions | wc -l)" -eq 2 ]
+	run find "$STATE" ! -user nobody
+	assert_output ""
 }
 
 @test "as root: refuses a user that does not exist, and no user at all" {

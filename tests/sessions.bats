@@ -18,15 +18,16 @@ load helpers
 @test "/logout revokes the session on both sides; next time asks the password" {
 	start_auth auth
 	register ivan secret123
-	tok=$(cat "$(token_file)")
+	digest=$(token_digest)
+	[ -f "$STATE/sessions/$digest" ]
 	run chat /logout
 	assert_success
 	assert_line "Session revoked"
 	assert_line "Logged out, goodbye"
 	[ ! -e "$(token_file)" ]
-	digest=$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)
-	run grep -c "$digest" "$STATE/sessions"
-	assert_output 0
+	[ ! -e "$STATE/sessions/$digest" ]
+	[ -z "$(records sessions)" ]
+	[ -z "$(temp_files)" ]
 	run chat ivan secret123 /quit
 	assert_line "Password:"
 	assert_line "Welcome, ivan"
@@ -36,6 +37,8 @@ load helpers
 	start_auth auth "session_lifetime 1s"
 	register ivan secret123
 	[ -e "$(token_file)" ]
+	digest=$(token_digest)
+	[ -f "$STATE/sessions/$digest" ]
 	# let the one-second lifetime run out
 	sleep 2.1
 	run chat ivan secret123 /quit
@@ -43,17 +46,47 @@ load helpers
 	assert_line "authchat: Session expired or revoked; please log in"
 	assert_line "Welcome, ivan"
 	log_has "Refused token from 127.0.0.1"
+	[ ! -e "$STATE/sessions/$digest" ]
+	assert_equal "$(records sessions)" "$(token_digest)"
+}
+
+@test "a session's last use is its file's mtime: use moves it, idle past session_idle expires it" {
+	start_auth auth "session_idle 1h" "session_lifetime 1d"
+	register ivan secret123
+	digest=$(token_digest)
+	f="$STATE/sessions/$digest"
+	cp "$f" "$TMP/session.before"
+	# last used 30 minutes ago: still good, and the use is recorded
+	touch -d "@$(( $(date +%s) - 1800 ))" "$f"
+	t0=$(date +%s)
+	run chat /quit
+	assert_success
+	assert_line "Welcome back, ivan"
+	[ "$(stat -c %Y "$f")" -ge "$t0" ]
+	cmp "$f" "$TMP/session.before"
+	run "$BUILDDIR/authchatctl" -f "$TMP/auth.conf" session list
+	assert_line --index 1 --partial "${digest:0:16} ivan"
+	# last used two hours ago: idle too long, refused and removed
+	touch -d "@$(( $(date +%s) - 7200 ))" "$f"
+	run chat ivan secret123 /quit
+	assert_success
+	assert_line "authchat: Session expired or revoked; please log in"
+	assert_line "Welcome, ivan"
+	[ ! -e "$f" ]
+	assert_equal "$(records sessions)" "$(token_digest)"
 }
 
 @test "a revoked token is refused and the client forgets it" {
 	start_auth auth
 	register ivan secret123
 	old=$(cat "$(token_file)")
-	: >"$STATE/sessions"
+	rm "$STATE/sessions/$(token_digest)"
+	[ -z "$(records sessions)" ]
 	run chat ivan secret123 /quit
 	assert_line "authchat: Session expired or revoked; please log in"
 	assert_line "Welcome, ivan"
 	[ "$(cat "$(token_file)")" != "$old" ]
+	assert_equal "$(records sessions)" "$(token_digest)"
 }
 
 @test "a token file that others can read is refused" {
@@ -74,9 +107,13 @@ load helpers
 	run grep -r "$tok" "$STATE" "$TMP/authchatd.log"
 	assert_failure
 	digest=$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)
-	run grep -c "^$digest ivan " "$STATE/sessions"
-	assert_output 1
-	[ "$(stat -c %a "$STATE/sessions")" = 600 ]
+	# sessions/DIGEST holds "DIGEST USER CREATED"
+	assert_equal "$(records sessions)" "$digest"
+	run cat "$STATE/sessions/$digest"
+	assert_output --regexp "^$digest ivan [0-9]+\$"
+	[ -z "$(tail -c1 "$STATE/sessions/$digest")" ]
+	[ "$(stat -c %a "$STATE/sessions/$digest")" = 600 ]
+	[ "$(stat -c %a "$STATE/sessions")" = 700 ]
 }
 
 @test "a password change revokes the user's other sessions" {
@@ -90,8 +127,12 @@ load helpers
 	mine=$(cat "$(token_file)")
 	run chat /quit
 	assert_line "Welcome back, ivan"
+	[ "$other" != "$mine" ]
+	# only this client's session was kept
+	other_digest=$(printf '%s' "$other" | sha256sum | cut -d' ' -f1)
+	[ ! -e "$STATE/sessions/$other_digest" ]
+	assert_equal "$(records sessions)" "$(token_digest)"
 	cp "$TMP/other-token" "$(token_file)"
 	run chat ivan newsecret1 /quit
 	assert_line "authchat: Session expired or revoked; please log in"
-	[ "$other" != "$mine" ]
 }

@@ -1,9 +1,9 @@
 /*
  * gendb.c: makes an authchatd state directory for the benchmark, in the
- * format of authchatd-users(5): N users PREFIX0 .. PREFIX<N-1>, all with
- * the same password and real yescrypt hashes, and S sessions whose
- * tokens are written to a side file (one per line, the line number is
- * the session number) for the resume load.
+ * layout of authchatd-users(5) (one file per record): N users PREFIX0 ..
+ * PREFIX<N-1>, all with the same password and real yescrypt hashes, and
+ * S sessions whose tokens are written to a side file (one per line, the
+ * line number is the session number) for the resume load.
  *
  * Hashing 100,000 passwords even at cost 1 takes minutes, so by default
  * only -u distinct hashes are made (each with its own salt) and user i
@@ -30,7 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <sha2.h>
+
+#include "bench.h"
 
 #define HASH_MAX	256
 #define TOKEN_HEX	64
@@ -97,15 +99,16 @@ make_hashes(void)
 	return hash_failed ? -1 : 0;
 }
 
-/* A new file of mode 0600, written through stdio; in dir if in_dir. */
+/* A new file of mode 0600 at dir/sub/name (sub NULL: name alone). */
 static FILE *
-create(const char *name, int in_dir)
+create(const char *sub, const char *name)
 {
 	char path[4096];
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", in_dir ? dir : "",
-	    in_dir ? "/" : "", name) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s%s%s",
+	    sub ? dir : "", sub ? "/" : "", sub ? sub : "", sub ? "/" : "",
+	    name) >= sizeof(path))
 		return NULL;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1) {
@@ -118,27 +121,45 @@ create(const char *name, int in_dir)
 static int
 finish(FILE *fp)
 {
-	if (fflush(fp) == EOF || ferror(fp) || fsync(fileno(fp)) == -1) {
+	if (fflush(fp) == EOF || ferror(fp)) {
 		fclose(fp);
 		return -1;
 	}
 	return fclose(fp) == EOF ? -1 : 0;
 }
 
+/* dir/sub, mode 0700. */
+static int
+subdir(const char *sub)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
+	    sizeof(path) || (mkdir(path, 0700) == -1 && errno != EEXIST)) {
+		fprintf(stderr, "gendb: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_users(long long t)
 {
+	char name[64];
 	FILE *fp;
 	long i;
 
-	if ((fp = create("users", 1)) == NULL)
+	if (subdir("users") == -1)
 		return -1;
-	fprintf(fp, "# authchatd benchmark: %ld users, password \"%s\"\n",
-	    nusers, password);
-	for (i = 0; i < nusers; i++)
-		fprintf(fp, "%s%ld %s %lld 0 0\n", prefix, i,
-		    hashes[i % ndistinct], t);
-	return finish(fp);
+	for (i = 0; i < nusers; i++) {
+		(void)snprintf(name, sizeof(name), "%s%ld", prefix, i);
+		if ((fp = create("users", name)) == NULL)
+			return -1;
+		fprintf(fp, "%s %s %lld 0\n", name, hashes[i % ndistinct], t);
+		if (finish(fp) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static void
@@ -158,44 +179,31 @@ hex(const unsigned char *p, size_t n, char *out)
 static int
 write_sessions(long long t)
 {
-	unsigned char raw[TOKEN_HEX / 2], md[EVP_MAX_MD_SIZE];
-	char tok[TOKEN_HEX + 1], digest[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned int mdlen;
+	unsigned char raw[TOKEN_HEX / 2], md[SHA256_DIGEST_LENGTH];
+	char tok[TOKEN_HEX + 1], digest[2 * SHA256_DIGEST_LENGTH + 1];
 	FILE *sfp, *tfp;
+	SHA2_CTX ctx;
 	long i;
 
-	if ((sfp = create("sessions", 1)) == NULL ||
-	    (tfp = create(token_file, 0)) == NULL)
+	if (subdir("sessions") == -1 || (tfp = create(NULL, token_file)) ==
+	    NULL)
 		return -1;
 	for (i = 0; i < nsessions; i++) {
 		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 			return -1;
 		hex(raw, sizeof(raw), tok);
-		if (EVP_Digest(tok, TOKEN_HEX, md, &mdlen, EVP_sha256(),
-		    NULL) != 1 || mdlen != 32)
+		SHA256Init(&ctx);
+		SHA256Update(&ctx, (const unsigned char *)tok, TOKEN_HEX);
+		SHA256Final(md, &ctx);
+		hex(md, sizeof(md), digest);
+		if ((sfp = create("sessions", digest)) == NULL)
 			return -1;
-		hex(md, mdlen, digest);
-		fprintf(sfp, "%s %s%ld %lld %lld\n", digest, prefix,
-		    i % nusers, t, t);
+		fprintf(sfp, "%s %s%ld %lld\n", digest, prefix, i % nusers, t);
+		if (finish(sfp) == -1)
+			return -1;
 		fprintf(tfp, "%s\n", tok);
 	}
-	return finish(sfp) == -1 || finish(tfp) == -1 ? -1 : 0;
-}
-
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "gendb: %s: must be %ld to %ld\n", s, min,
-		    max);
-		exit(2);
-	}
-	return v;
+	return finish(tfp);
 }
 
 static void __attribute__((noreturn))

@@ -20,7 +20,6 @@
 #include <sys/wait.h>
 
 #include <crypt.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -29,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench.h"
 
 #define MAX_WORKERS	256
 #define MAX_SAMPLES	65536		/* per worker */
@@ -164,22 +165,6 @@ report(double t_start)
 	    el > 0 ? n / el : 0.0, pct(all, k, 50), pct(all, k, 99), errors);
 	free(all);
 	exit(errors > 0);
-}
-
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "hashrate: %s: must be %ld to %ld\n", s, min,
-		    max);
-		exit(2);
-	}
-	return v;
 }
 
 int

@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define HDRLEN		10
 #define FRAME_MAX	65536		/* the daemon's default max_message */
 #define CONN_BUF	(HDRLEN + FRAME_MAX + 4096)
@@ -570,22 +572,6 @@ usage(void)
 	    "\t[-k messages] [-s size] [-t timeout_ms] [-u users]\n"
 	    "\t[-U name_prefix] [-w password] [-T tokenfile] [-q]\n");
 	exit(2);
-}
-
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "loadgen: %s: must be %ld to %ld\n", s, min,
-		    max);
-		exit(2);
-	}
-	return v;
 }
 
 static void

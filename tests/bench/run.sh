@@ -85,8 +85,11 @@ die() { say "run.sh: $*"; exit 1; }
 mkdir -p "$BIN" "$WORK/series" && touch "$WORK/.authchatd-bench" ||
     die "cannot make $WORK"
 CC=${CC:-cc}
+LIBS="-lcrypt $(pkg-config --cflags --libs libbsd-overlay libmd)" ||
+    die "pkg-config cannot find libbsd-overlay and libmd"
 for p in loadgen ref_fork hashrate gendb; do
-	"$CC" -O2 -Wall -pthread -o "$BIN/$p" "$HERE/$p.c" -lcrypt -lcrypto ||
+	# shellcheck disable=SC2086
+	"$CC" -O2 -Wall -pthread -o "$BIN/$p" "$HERE/$p.c" $LIBS ||
 	    die "cannot build $p"
 done
 

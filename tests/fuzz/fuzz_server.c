@@ -16,7 +16,8 @@
  * (password "correct horse", yescrypt cost 1), bob (the same, locked),
  * carol (a $6$ hash of it: a login rehashes), dave ("*": never); idents
  * for 127.0.0.1 and ::1; sessions: token 11..1 live for alice, 22..2
- * expired, 33..3 for locked bob, 44..4 for a user that does not exist.
+ * expired, 33..3 for locked bob, 44..4 for a user that does not exist
+ * (one file per record, authchatd-users(5)).
  * The corpus uses these names, passwords and tokens.
  *
  * The client is the peer thread: it writes the script, then shuts down
@@ -30,7 +31,7 @@
  * the input, byte for byte; the exit status is a CHAT_EXIT_* value;
  * done_fd (a pipe) gets its byte and is closed only after a successful
  * dialogue, and is left open otherwise; the database still parses
- * without a bad line.
+ * without a bad record.
  *
  * Speed: a yescrypt hash at cost 1 takes about 5 ms, so runs in auth
  * mode manage tens to hundreds a second; the other modes thousands.
@@ -41,14 +42,18 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <crypt.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +92,7 @@ static const struct {
 };
 
 static const char	*state_dir;
-static char		 users[2048], idents[256];
+static char		 yhash[PW_HASH_MAX], shahash[PW_HASH_MAX];
 static char		 digest[4][65];		/* of tokens 11..1 to 44..4 */
 
 /* The client's address as accept(2) would have filled it in. */
@@ -108,31 +113,22 @@ peer_addr(int i, struct sockaddr_storage *ss)
 	}
 }
 
-/* The users and idents files never change; sessions carry "now". */
+/* The users' hashes, made once; sessions carry "now". */
 static void
 baseline_init(void)
 {
 	struct crypt_data	*cd;
-	char			 y[PW_HASH_MAX], tok[TOKEN_HEX_LEN + 1];
+	char			 tok[TOKEN_HEX_LEN + 1];
 	const char		*sha;
 	int			 i;
 
-	if (pw_hash(PASSWORD, 1, y, sizeof(y)) == -1 ||
+	if (pw_hash(PASSWORD, 1, yhash, sizeof(yhash)) == -1 ||
 	    (cd = calloc(1, sizeof(*cd))) == NULL ||
 	    (sha = crypt_rn(PASSWORD, "$6$rounds=1000$fuzzsalt$", cd,
-	    sizeof(*cd))) == NULL || sha[0] == '*')
+	    sizeof(*cd))) == NULL || sha[0] == '*' ||
+	    strlcpy(shahash, sha, sizeof(shahash)) >= sizeof(shahash))
 		abort();
-	(void)snprintf(users, sizeof(users),
-	    "# the fuzz baseline\n"
-	    "alice %s 1700000000 0 0\n"
-	    "bob %s 1700000000 1700000001 1\n"
-	    "\n"
-	    "carol %s 1700000000 0 0\n"
-	    "dave * 1700000000 0 0\n", y, y, sha);
 	free(cd);
-	(void)snprintf(idents, sizeof(idents),
-	    "127.0.0.1 localname 1700000000\n"
-	    "::1 sixname 1700000000\n");
 	for (i = 0; i < 4; i++) {
 		memset(tok, '1' + i, TOKEN_HEX_LEN);
 		tok[TOKEN_HEX_LEN] = '\0';
@@ -141,21 +137,77 @@ baseline_init(void)
 	}
 }
 
+/* Empty one directory of the database: a run may have added records. */
+static void
+baseline_clear(const char *sub)
+{
+	char		 path[PATH_MAX];
+	struct dirent	*de;
+	DIR		*d;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", state_dir, sub);
+	if ((d = opendir(path)) == NULL)
+		abort();
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == -1)
+			abort();
+	(void)closedir(d);
+}
+
+/* One record file, sub/key, as authchatd-users(5) has it. */
+static void
+baseline_put(const char *sub, const char *key, const char *fmt, ...)
+{
+	char	 name[PATH_MAX], line[1024];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		abort();
+	(void)snprintf(name, sizeof(name), "%s/%s", sub, key);
+	fz_put(state_dir, name, line, (size_t)n, 0600);
+}
+
+/* A session's last use is its file's mtime. */
+static void
+baseline_stamp(const char *key, time_t when)
+{
+	char		 path[PATH_MAX];
+	struct timespec	 ts[2] = { { when, 0 }, { when, 0 } };
+
+	(void)snprintf(path, sizeof(path), "%s/sessions/%s", state_dir, key);
+	if (utimensat(AT_FDCWD, path, ts, 0) == -1)
+		abort();
+}
+
 /* Put the database back as every run expects it. */
 static void
 baseline_write(void)
 {
-	char		 sessions[1024];
 	long long	 now = time(NULL);
-	int		 n;
 
-	n = snprintf(sessions, sizeof(sessions),
-	    "%s alice %lld %lld\n%s alice 0 0\n%s bob %lld %lld\n"
-	    "%s ghost %lld %lld\n", digest[0], now, now, digest[1],
-	    digest[2], now, now, digest[3], now, now);
-	fz_put(state_dir, "users", users, strlen(users), 0600);
-	fz_put(state_dir, "idents", idents, strlen(idents), 0600);
-	fz_put(state_dir, "sessions", sessions, (size_t)n, 0600);
+	baseline_clear("users");
+	baseline_clear("lastlog");
+	baseline_clear("idents");
+	baseline_clear("sessions");
+	baseline_put("users", "alice", "alice %s 1700000000 0\n", yhash);
+	baseline_put("users", "bob", "bob %s 1700000000 1\n", yhash);
+	baseline_put("users", "carol", "carol %s 1700000000 0\n", shahash);
+	baseline_put("users", "dave", "dave * 1700000000 0\n");
+	baseline_put("lastlog", "bob", "");
+	baseline_put("idents", "127.0.0.1", "127.0.0.1 localname 1700000000\n");
+	baseline_put("idents", "::1", "::1 sixname 1700000000\n");
+	baseline_put("sessions", digest[0], "%s alice %lld\n", digest[0], now);
+	/* alice's second session is long expired: created and used at 0 */
+	baseline_put("sessions", digest[1], "%s alice 0\n", digest[1]);
+	baseline_stamp(digest[1], 0);
+	baseline_put("sessions", digest[2], "%s bob %lld\n", digest[2], now);
+	baseline_put("sessions", digest[3], "%s ghost %lld\n", digest[3], now);
 }
 
 int

@@ -222,37 +222,99 @@ cf("durations", "idle_timeout 1\nidle_timeout 59s\nidle_timeout 1440m\n"
    "fail_delay 0\n")
 cf("no-newline", "mode ident")
 
-# db: flags (ops bits 0-5 | 0x40 thresholds now | 0x80 users is a dir);
-# then users, idents and sessions, split on 0xff.
+# db: flags (ops bits 0-6 | 0x80 variant); then record files split on
+# 0xff, each a header byte (directory | name << 2 | kind << 5 | 0x80 old
+# mtime) and the content.  Names 0-6 are fixed per directory (see names[]
+# in fuzz_db.c), 7 takes the content's first field.
+U, I, S, L = 0, 1, 2, 3
+FILE, LINK, DIR, FIFO = 0, 1, 2, 3
+OWN = 7
+ALL, VARIANT = 0x7f, 0x80
 HASH = "$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCDE"
-D1, D2 = "ab" * 32, "0123456789abcdef" * 4
-USERS = ("# name hash created last_login locked\n"
-         "alice %s 1700000000 1700000500 0\n\n"
-         "bob %s 1700000000 0 1\n" % (HASH, HASH))
-IDENTS = "127.0.0.1 localname 1700000000\n::1 sixname 1700000000\n"
-SESSIONS = ("%s alice 1700000000 1700000100\n%s bob 1 2\n" % (D1, D2))
-def db(name, flags, users, idents="", sessions=""):
-    write("db", name, bytes([flags]) + script(users, idents, sessions))
+D1, D2, D3 = "ab" * 32, "0123456789abcdef" * 4, "feedface" * 8
+def rf(d, name, content="", kind=FILE, old=False):
+    """One record file: directory, name index, content."""
+    if isinstance(content, str):
+        content = content.encode()
+    return bytes([d | name << 2 | kind << 5 | (0x80 if old else 0)]) + content
+def db(name, flags, *files):
+    write("db", name, bytes([flags]) + SEP.join(files))
 
-db("clean-all-ops", 0x3f, USERS, IDENTS, SESSIONS)
-db("clean-expire-now", 0x48, USERS, IDENTS, SESSIONS)
-db("clean-delete", 0x03, USERS, IDENTS, SESSIONS)
-db("empty-files", 0x3f, "", "", "")
-write("db", "no-files", b"\x3f")
-db("users-dir", 0xbf, "", IDENTS, SESSIONS)
-db("bad-users", 0x03, USERS + "carol onlytwo\n", IDENTS, SESSIONS)
-db("bad-sessions-del", 0x03, USERS, IDENTS, SESSIONS + "zz alice 1 1\n")
-db("bad-fields", 0x3f,
-   "x  y 1 1 0\n x y 1 1 0\nx y 1 1 0 \nname%s 1 1 0\n" % ("n" * 40)
-   + "alice h:ash 1 1 0\nalice hash -1 1 0\nalice hash 1 1 2\n"
-   "alice hash 99999999999999999999 0 0\n-alice hash 1 1 0\n"
-   "123 hash 1 1 0\n",
-   "127.000.0.1 x 1\n::0:1 x 1\n1.2.3.4 x +1\nnot-an-addr x 1\n",
-   "%s alice 1 1\n%s alice 1 1\nshort alice 1 1\n" % (D1.upper(),
-                                                       D1 + "0"))
-db("no-newline", 0x3f, USERS + "carol %s 1 0 0" % HASH, IDENTS, SESSIONS)
-db("nul-byte", 0x3f, USERS.replace("bob", "b\0b"), IDENTS, SESSIONS)
-db("long-line", 0x3f, USERS + "#" + "c" * 1100 + "\n", IDENTS, SESSIONS)
-db("duplicates", 0x3f, USERS + USERS, IDENTS + IDENTS, SESSIONS + SESSIONS)
-db("crlf", 0x3f, USERS.replace("\n", "\r\n"), IDENTS, SESSIONS)
-db("fuzzuser-exists", 0x01, USERS + "fuzzuser %s 1 0 0\n" % HASH)
+CLEAN = (rf(U, 0, "alice %s 1700000000 0\n" % HASH),
+         rf(U, 1, "bob %s 1700000000 1\n" % HASH),
+         rf(L, 0, old=True),
+         rf(I, 0, "127.0.0.1 alice 1700000000\n"),
+         rf(I, 1, "::1 bob 5\n"),
+         rf(S, 0, "%s alice 1700000000\n" % D1),
+         rf(S, 1, "%s bob 1\n" % D2, old=True))
+db("clean-reads", 0, *CLEAN)
+for n, op in enumerate(("add", "update", "login", "ident", "session",
+                        "sweep", "delete")):
+    db("clean-" + op, 1 << n, *CLEAN)
+    db("clean-" + op + "-variant", 1 << n | VARIANT, *CLEAN)
+db("clean-all", ALL, *CLEAN)
+db("clean-all-variant", ALL | VARIANT, *CLEAN)
+write("db", "no-files", bytes([ALL]))
+db("bad-users-fields", ALL | VARIANT,
+   rf(U, OWN, "carol h 1\n"), rf(U, OWN, "dave h 1 0 0\n"),
+   rf(U, OWN, "erin  h 1 0\n"), rf(U, OWN, "frank h:x 1 0\n"),
+   rf(U, OWN, "gina h +1 0\n"), rf(U, OWN, "hank h 1 2\n"),
+   rf(U, OWN, "ivan h 99999999999999999999 0\n"),
+   rf(U, OWN, "joe h 9223372036854775808 0\n"),
+   rf(U, OWN, "kim h 0007 1\n"), rf(U, OWN, "lee h 9223372036854775807 0\n"),
+   rf(U, OWN, "max h 00000000000000000001 0\n"),
+   rf(U, OWN, "mia h 1 0 \n"), rf(U, OWN, "nick h 1 0\r\n"),
+   rf(U, 3, "123 h 1 0\n"), rf(U, 4, "-x h 1 0\n"),
+   rf(U, OWN, "n" * 33 + " h 1 0\n"), rf(U, OWN, "olga " + "h" * 256 + " 1 0\n"))
+db("bad-users-files", ALL,
+   rf(U, 0, "bob %s 1 0\n" % HASH), rf(U, 1, ""),
+   rf(U, 2, "fuzzuser h 1 0"), rf(U, 6, "Zed h 1 0\nZed h 1 0\n"),
+   rf(U, OWN, b"pat h\0 1 0\n"), rf(U, OWN, "quinn " + "h" * 1014 + " 1 0\n"),
+   rf(U, OWN, "ross " + "h" * 1016 + " 1 0\n"), rf(L, 0), rf(L, 6, old=True))
+db("bad-kinds", ALL | VARIANT,
+   rf(U, 0, kind=LINK), rf(U, 1, kind=DIR), rf(U, 2, kind=FIFO),
+   rf(U, 6, "Zed %s 1 0\n" % HASH), rf(L, 6, kind=DIR), rf(L, 0, kind=LINK),
+   rf(I, 0, kind=DIR), rf(I, 1, kind=FIFO), rf(S, 0, kind=DIR),
+   rf(S, 1, kind=LINK, old=True), rf(S, 2, kind=FIFO))
+db("bad-kinds-delete", 0x40 | 0x10,
+   rf(U, 0, "alice %s 1 0\n" % HASH), rf(L, 0, kind=DIR),
+   rf(U, 1, kind=DIR), rf(S, 0, "%s bob 1\n" % D1), rf(S, 1, kind=DIR),
+   rf(I, 0, kind=DIR), rf(I, 1, kind=LINK))
+db("bad-idents", ALL,
+   rf(I, 3, "1.2.3 alice 1\n"), rf(I, 4, "2001:DB8::1 alice 1\n"),
+   rf(I, 0, "127.0.0.1 al@ce 1\n"), rf(I, 1, "::1 alice 1 2\n"),
+   rf(I, OWN, "127.000.0.1 alice 1\n"), rf(I, OWN, "10.0.0.1 alice 1\n"),
+   rf(I, 6, "::ffff:1.2.3.4 bob 1\n"), rf(I, OWN, "::0:1 x 1\n"))
+db("bad-sessions", ALL | VARIANT,
+   rf(U, 0, "alice %s 1 0\n" % HASH),
+   rf(S, 4, "%s alice 1\n" % D1.upper()), rf(S, 3, "short alice 1\n"),
+   rf(S, 6, "%s0 alice 1\n" % D1), rf(S, 0, "%s alice 1 2\n" % D1),
+   rf(S, 1, "%s alice -2\n" % D2), rf(S, 2, "%s Zed 1\n" % D3),
+   rf(S, OWN, "%s alice 1\n" % ("cd" * 32), old=True))
+db("temp-files", ALL,
+   rf(U, 0, "alice %s 1 0\n" % HASH), rf(U, 5, "garbage"),
+   rf(I, 5, "half a rec"), rf(S, 5, "%s alice 1\n" % D1),
+   rf(S, OWN, ".%s.XyZ12345 junk\n" % D2), rf(U, OWN, ".hidden\n"))
+db("own-names", ALL | VARIANT,
+   rf(U, OWN, "carol %s 5 0\n" % HASH), rf(L, OWN, "carol", old=True),
+   rf(U, OWN, "x" * 40 + " h 1 0\n"), rf(U, OWN, "\xe9t\xe9 h 1 0\n"),
+   rf(I, OWN, "10.1.2.3 carol 9\n"), rf(I, OWN, "fe80::1 carol 9\n"),
+   rf(S, OWN, "%s carol 9\n" % D3))
+db("refuse-malformed", 0x0f | VARIANT,
+   rf(U, 0, "alice %s 1\n" % HASH), rf(U, 1, "bob %s 1 0\n" % HASH),
+   rf(I, 0, "127.0.0.1 alice\n"), rf(I, 1, "::1 bob 5\n"))
+db("expire", 0x20,
+   rf(U, 0, "alice %s 1 0\n" % HASH),
+   rf(S, 0, "%s alice 1700000000\n" % D1),
+   rf(S, 1, "%s alice 1700000000\n" % D2, old=True),
+   rf(S, 2, "%s bob 1\n" % D3))
+db("expire-created", 0x20 | VARIANT,
+   rf(S, 0, "%s alice 1700000000\n" % D1),
+   rf(S, 1, "%s alice 1700000001\n" % D2), rf(S, 2, "%s bob 0\n" % D3))
+db("login-locked", 0x04 | VARIANT,
+   rf(U, 0, "alice %s 7 1\n" % HASH), rf(U, 1, "bob wrong:hash 7 0\n"),
+   rf(U, 2, "fuzzuser %s 1 0\n" % HASH), rf(L, 2, kind=FIFO))
+for flags in (0x10, 0x10 | VARIANT):
+    db("sessions-no-user-%x" % flags, flags,
+       rf(U, 3, "123 h 1 0\n"), rf(U, 4, kind=DIR), rf(U, 1, kind=LINK),
+       rf(U, 5, "garbage"))

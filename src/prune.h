@@ -1,0 +1,18 @@
+/*
+ * prune.h: the daemon's sweep of expired sessions.
+ */
+#ifndef PRUNE_H
+#define PRUNE_H
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+
+struct conf;
+
+void	prune_tick(const struct conf *, const sigset_t *);
+long	prune_wait(const struct conf *);
+int	prune_reaped(pid_t, int);
+
+#endif /* PRUNE_H */
