@@ -31,7 +31,8 @@ refusals() {
 	hold_dialogue 2
 	n=$(refusals 40)
 	echo "# refused $n of 40 at start (rate 50%)" >&3
-	[ "$n" -ge 8 ] && [ "$n" -le 36 ]
+	[ "$n" -ge 8 ]
+	[ "$n" -le 36 ]
 	log_has "too many connections waiting to log in"
 }
 
@@ -104,7 +105,8 @@ refusals() {
 	wait
 	echo "# max children $maxkids, max parent RSS ${maxrss} kB" >&3
 	# the monitor saw the flood (at least one child), never over the limit
-	[ "$maxkids" -le 8 ] && [ "$maxkids" -ge 1 ]
+	[ "$maxkids" -le 8 ]
+	[ "$maxkids" -ge 1 ]
 	[ "$maxrss" -lt 16384 ]
 	[ "$(ls /proc/$DAEMON_PID/fd | wc -l)" -lt 64 ]
 	run chat "after the flood"
