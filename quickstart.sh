@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")"
 
 DEPS="build-essential autoconf automake pkgconf libcrypt-dev libbsd-dev
- libssl-dev bats bats-support bats-assert tmux netcat-openbsd socat mandoc
+ libmd-dev bats bats-support bats-assert tmux netcat-openbsd socat mandoc
  clang clang-tidy cppcheck fail2ban procps devscripts valgrind
  libclang-rt-14-dev"
 

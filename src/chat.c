@@ -26,6 +26,7 @@
 #include "net.h"
 #include "proto.h"
 
+#define CHAT_TEXT_STACK	512	/* longer texts are malloc'd */
 #define HELP_TEXT \
 	"Commands:\n" \
 	"  /help    this list\n" \
@@ -38,31 +39,42 @@
 	"  /logout  end your session here and on this client"
 
 static volatile sig_atomic_t chat_term;
+static sigset_t chat_waitmask;		/* children wait with this mask */
+static int chat_masked;			/* chat_waitmask is set */
 
-static void
-chat_on_term(int sig)
+/* From a signal handler (SIGTERM): say goodbye and finish. */
+void
+chat_stop(void)
 {
-	(void)sig;
 	chat_term = 1;
 }
 
-/* The child's signals: SIGTERM asks it to say goodbye and finish. */
+/*
+ * Once, in the parent: children keep its handlers and its blocked signals
+ * (server.c) and let them in with waitmask.  Set here, not in each child,
+ * so that a child writes no page of it.
+ */
 void
-chat_signals(void)
+chat_signals(const sigset_t *waitmask)
 {
-	struct sigaction sa;
+	chat_waitmask = *waitmask;
+	chat_masked = 1;
+}
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = chat_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	/* a reload is the parent's business */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
+/*
+ * Echo and raw wait only inside msgsock, which lets the signals in just
+ * while it waits (ppoll), so they stay blocked; the dialogues also sleep
+ * (fail_delay) and lock outside it, so there they are let in for good.
+ */
+static void
+chat_mask(const struct conf *conf, struct msgsock *ms)
+{
+	if (!chat_masked)
+		return;
+	if (conf->mode == MODE_IDENT || conf->mode == MODE_AUTH)
+		(void)sigprocmask(SIG_SETMASK, &chat_waitmask, NULL);
+	else
+		msgsock_set_sigmask(ms, &chat_waitmask);
 }
 
 int
@@ -175,13 +187,14 @@ chat_recv_failed(struct chat *ch, int err)
 void
 chat_converse(struct chat *ch)
 {
-	char *text, esc[256];
+	char buf[CHAT_TEXT_STACK], *text, esc[256];
 	size_t len;
 	int r;
 
 	msgsock_set_timeout(ch->ms, ch->conf->idle_timeout * 1000);
 	for (;;) {
-		if ((r = msgsock_recv(ch->ms, &text, &len)) != MS_OK) {
+		if ((r = msgsock_recv_into(ch->ms, buf, sizeof(buf), &text,
+		    &len)) != MS_OK) {
 			chat_recv_failed(ch, r);
 			return;
 		}
@@ -194,7 +207,8 @@ chat_converse(struct chat *ch)
 		else
 			r = msgsock_sendf(ch->ms, "%d %s", CODE_OK, text) ==
 			    MS_OK ? 0 : (ch->reason = "write failed", 1);
-		free(text);
+		if (text != buf)
+			free(text);
 		if (r)
 			return;
 	}
@@ -270,24 +284,31 @@ chat_framed(struct chat *ch)
 		chat_converse(ch);
 }
 
-/* Serve one accepted connection; returns the child's exit status. */
+/*
+ * Serve one accepted connection from addr port; returns the child's exit
+ * status.  The message socket is static, one per process: nothing is
+ * allocated, and its buffer does not deepen the stack, each page of which
+ * a child touches is a page copied.
+ */
 int
-chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss,
+chat_serve(const struct conf *conf, int fd, const char *addr, int port,
     int done_fd)
 {
+	static struct msgsock ms;
 	struct chat ch;
 
 	memset(&ch, 0, sizeof(ch));
 	ch.conf = conf;
 	ch.done_fd = done_fd;
 	ch.status = CHAT_EXIT_OK;
-	net_addr_str(ss, ch.addr, sizeof(ch.addr), &ch.port);
+	/* snprintf, not strlcpy: libbsd's code would be one more page */
+	(void)snprintf(ch.addr, sizeof(ch.addr), "%s", addr);
+	ch.port = port;
 	log_info("connection from %s port %d", ch.addr, ch.port);
-	if ((ch.ms = msgsock_new(fd, conf->max_message)) == NULL) {
-		log_warn("connection from %s port %d", ch.addr, ch.port);
-		return CHAT_EXIT_ERROR;
-	}
+	msgsock_init(&ms, fd, conf->max_message);
+	ch.ms = &ms;
 	msgsock_set_interrupt(ch.ms, chat_terminating);
+	chat_mask(conf, ch.ms);
 	msgsock_set_timeout(ch.ms, ch.conf->idle_timeout * 1000);
 	if (conf->mode == MODE_RAW)
 		chat_raw(&ch);
@@ -295,8 +316,18 @@ chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss,
 		chat_framed(&ch);
 	log_info("disconnected %s port %d: %s (%lu messages)", ch.addr,
 	    ch.port, ch.reason ? ch.reason : "done", ch.nmessages);
-	msgsock_free(ch.ms);
-	shutdown(fd, SHUT_WR);
-	close(fd);
+	close(fd);	/* the last reference: the FIN goes out */
 	return ch.status;
+}
+
+/* The same, the peer given as an address. */
+int
+chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss,
+    int done_fd)
+{
+	char addr[NET_ADDRSTRLEN];
+	int port;
+
+	net_addr_str(ss, addr, sizeof(addr), &port);
+	return chat_serve(conf, fd, addr, port, done_fd);
 }

@@ -6,6 +6,8 @@
 
 #include <sys/socket.h>
 
+#include <signal.h>
+
 #include "net.h"
 
 /* Child exit statuses: how the connection ended, for the parent. */
@@ -36,10 +38,12 @@ struct chat {
 	int			 status;	/* CHAT_EXIT_* */
 };
 
-void	chat_signals(void);
+void	chat_signals(const sigset_t *);
+void	chat_stop(void);
 int	chat_terminating(void);
 int	chat_run(const struct conf *, int, const struct sockaddr_storage *,
 	    int);
+int	chat_serve(const struct conf *, int, const char *, int, int);
 void	chat_converse(struct chat *);
 void	chat_recv_failed(struct chat *, int);
 int	chat_welcome(struct chat *, const char *);

@@ -14,12 +14,12 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,39 +30,43 @@
 
 #include "frame.h"
 
-#define MSGSOCK_BUFSZ	4096
 #define FRAME_LEN_MAX	9999999999ULL	/* largest length 10 digits hold */
+#define SENDF_STACK	512	/* most replies are formatted here */
 
-struct msgsock {
-	int		 fd;
-	int		 notsock;	/* pipe or tty: read/writev, SIGPIPE */
-	size_t		 max_message;
-	int		 timeout;	/* ms per operation, -1: none */
-	int		(*interrupt)(void);	/* non-zero: stop waiting to read */
-	long long	 deadline;	/* monotonic ms, -1: none */
-	size_t		 rpos;		/* next unread byte in rbuf */
-	size_t		 rlen;		/* bytes held in rbuf */
-	unsigned char	 rbuf[MSGSOCK_BUFSZ];
-};
+/*
+ * A message socket over a connected fd the caller keeps owning, in
+ * storage the caller provides (the daemon's child: a static one, no
+ * allocation).  Whether fd is a socket is learnt from the first send or
+ * receive (ENOTSOCK) instead of an fstat(2); rbuf is not cleared, so no
+ * page of it is written before it is used.
+ */
+void
+msgsock_init(struct msgsock *ms, int fd, size_t max_message)
+{
+	ms->fd = fd;
+	ms->notsock = 0;
+	ms->answer_due = 0;
+	ms->max_message = max_message;
+	ms->timeout = -1;
+	ms->interrupt = NULL;
+	ms->masked = 0;
+	ms->deadline = -1;
+	ms->rpos = ms->rlen = 0;
+}
 
-/* A message socket over a connected fd the caller keeps owning. */
+/* The same on the heap. */
 struct msgsock *
 msgsock_new(int fd, size_t max_message)
 {
 	struct msgsock	*ms;
-	struct stat	 st;
 
-	if ((ms = calloc(1, sizeof(*ms))) == NULL)
+	if ((ms = malloc(sizeof(*ms))) == NULL)
 		return NULL;
-	ms->fd = fd;
-	ms->notsock = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
-	ms->max_message = max_message;
-	ms->timeout = -1;
-	ms->deadline = -1;
+	msgsock_init(ms, fd, max_message);
 	return ms;
 }
 
-/* Frees the msgsock only; closing the fd is the caller's business. */
+/* Frees a msgsock_new() one only; closing the fd is the caller's business. */
 void
 msgsock_free(struct msgsock *ms)
 {
@@ -84,14 +88,28 @@ msgsock_set_timeout(struct msgsock *ms, int msec)
 }
 
 /*
- * A check made before and after every wait for input: when it returns
- * non-zero (a signal asked the process to finish) the read gives up with
- * MS_ESYS and errno EINTR.  Writes still go out, so a goodbye can.
+ * A check made before every read and after every interrupted wait for
+ * input: when it returns non-zero (a signal asked the process to finish)
+ * the read gives up with MS_ESYS and errno EINTR.  Writes still go out,
+ * so a goodbye can.
  */
 void
 msgsock_set_interrupt(struct msgsock *ms, int (*fn)(void))
 {
 	ms->interrupt = fn;
+}
+
+/*
+ * The signal mask to wait with (ppoll(2)).  A caller that keeps its
+ * signals blocked lets them in only while waiting, so none can slip in
+ * between the interrupt check and the wait.  NULL: waits keep the mask.
+ */
+void
+msgsock_set_sigmask(struct msgsock *ms, const sigset_t *mask)
+{
+	ms->masked = mask != NULL;
+	if (mask != NULL)
+		ms->sigmask = *mask;
 }
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
@@ -134,29 +152,33 @@ op_end(const struct msgsock *ms)
 	return end;
 }
 
-/* Milliseconds left until end, for poll(); -1 waits forever. */
-static int
-op_left(long long end)
+/* Time left until end, for ppoll(); NULL waits forever. */
+static struct timespec *
+op_left(long long end, struct timespec *ts)
 {
 	long long	 left;
 
 	if (end < 0)
-		return -1;
+		return NULL;
 	left = end - now_ms();
 	if (left < 0)
-		return 0;
-	return left > INT_MAX ? INT_MAX : (int)left;
+		left = 0;
+	ts->tv_sec = (time_t)(left / 1000);
+	ts->tv_nsec = (long)(left % 1000) * 1000000;
+	return ts;
 }
 
 /*
- * Waits until the fd is ready for events or the operation's time is up.
- * Once the time is up, a ready fd is still used (poll with 0) so a last
+ * One wait until the fd is ready for events or the operation's time is
+ * up; a signal ends it with MS_ESYS and EINTR, for the caller to judge.
+ * Once the time is up, a ready fd is still used (a wait of 0) so a last
  * reply can go out; anything that would have to wait times out.
  */
 static int
 ms_wait(const struct msgsock *ms, long long end, short events)
 {
 	struct pollfd	 pfd;
+	struct timespec	 ts;
 	int		 n;
 
 	if (ms->fd < 0) {	/* poll() would ignore it and sleep */
@@ -165,50 +187,76 @@ ms_wait(const struct msgsock *ms, long long end, short events)
 	}
 	pfd.fd = ms->fd;
 	pfd.events = events;
-	for (;;) {
-		if (events == POLLIN && ms->interrupt != NULL &&
-		    ms->interrupt()) {
-			errno = EINTR;
-			return MS_ESYS;
-		}
-		pfd.revents = 0;
-		n = poll(&pfd, 1, op_left(end));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return MS_ESYS;
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return MS_ETIMEOUT;
-		}
-		if (pfd.revents & POLLNVAL) {
-			errno = EBADF;
-			return MS_ESYS;
-		}
-		return MS_OK;
+	pfd.revents = 0;
+	n = ppoll(&pfd, 1, op_left(end, &ts), ms->masked ? &ms->sigmask :
+	    NULL);
+	if (n == -1)
+		return MS_ESYS;
+	if (n == 0) {
+		errno = ETIMEDOUT;
+		return MS_ETIMEOUT;
 	}
+	if (pfd.revents & POLLNVAL) {
+		errno = EBADF;
+		return MS_ESYS;
+	}
+	return MS_OK;
 }
 
-/* One read that cannot block on a socket: bytes, 0 on EOF, or an MS_* code. */
+/*
+ * A read that cannot block: a socket is read at once, a pipe or tty
+ * (where read(2) could block) only once a wait said it was ready.
+ */
+static ssize_t
+ms_try_read(struct msgsock *ms, void *buf, size_t n, int ready)
+{
+	ssize_t	 r;
+
+	if (!ms->notsock) {
+		r = recv(ms->fd, buf, n, MSG_DONTWAIT);
+		if (r != -1 || errno != ENOTSOCK)
+			return r;
+		ms->notsock = 1;
+	}
+	if (!ready) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return read(ms->fd, buf, n);
+}
+
+/*
+ * One read: bytes, 0 on EOF, or an MS_* code.  Data that may already be
+ * there is read at once, a poll(2) only when the socket turns out empty;
+ * but right after a send the peer has yet to answer, so then the wait
+ * comes first and saves the recv(2) that would find nothing.
+ */
 static ssize_t
 ms_read(struct msgsock *ms, long long end, void *buf, size_t n)
 {
 	ssize_t	 r;
-	int	 w;
+	int	 w, ready = 0;
 
 	if (n > SSIZE_MAX)
 		n = SSIZE_MAX;
 	for (;;) {
-		if ((w = ms_wait(ms, end, POLLIN)) != MS_OK)
-			return w;
-		if (ms->notsock)
-			r = read(ms->fd, buf, n);
-		else
-			r = recv(ms->fd, buf, n, MSG_DONTWAIT);
-		if (r >= 0)
-			return r;
-		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+		if (ms->interrupt != NULL && ms->interrupt()) {
+			errno = EINTR;
 			return MS_ESYS;
+		}
+		if (!ms->answer_due || ready) {
+			if ((r = ms_try_read(ms, buf, n, ready)) >= 0) {
+				ms->answer_due = 0;
+				return r;
+			}
+			if (errno != EINTR && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
+				return MS_ESYS;
+		}
+		if ((w = ms_wait(ms, end, POLLIN)) != MS_OK &&
+		    (w != MS_ESYS || errno != EINTR))
+			return w;
+		ready = w == MS_OK;
 	}
 }
 
@@ -276,9 +324,14 @@ ms_recv_header(struct msgsock *ms, long long end, size_t *lenp)
 	return MS_OK;
 }
 
-/* Receives one message: the header is checked before any allocation. */
+/*
+ * Receives one message: the header is checked before any allocation.
+ * The text goes to buf when it fits (len < size), else to a malloc'd
+ * buffer the caller frees; *textp says which.
+ */
 int
-msgsock_recv(struct msgsock *ms, char **textp, size_t *lenp)
+msgsock_recv_into(struct msgsock *ms, char *buf, size_t size, char **textp,
+    size_t *lenp)
 {
 	long long	 end;
 	char		*text;
@@ -291,7 +344,9 @@ msgsock_recv(struct msgsock *ms, char **textp, size_t *lenp)
 	end = op_end(ms);
 	if ((r = ms_recv_header(ms, end, &len)) != MS_OK)
 		return r;
-	if ((text = malloc(len + 1)) == NULL)
+	if (buf != NULL && len < size)
+		text = buf;
+	else if ((text = malloc(len + 1)) == NULL)
 		return MS_ESYS;
 	if ((r = ms_take(ms, end, text, len, 1)) == MS_OK) {
 		text[len] = '\0';
@@ -302,7 +357,8 @@ msgsock_recv(struct msgsock *ms, char **textp, size_t *lenp)
 	}
 	if (r != MS_OK) {
 		saved = errno;
-		free(text);
+		if (text != buf)
+			free(text);
 		errno = saved;
 		return r;
 	}
@@ -310,6 +366,13 @@ msgsock_recv(struct msgsock *ms, char **textp, size_t *lenp)
 	if (lenp != NULL)
 		*lenp = len;
 	return MS_OK;
+}
+
+/* Receives one message into a malloc'd buffer the caller frees. */
+int
+msgsock_recv(struct msgsock *ms, char **textp, size_t *lenp)
+{
+	return msgsock_recv_into(ms, NULL, 0, textp, lenp);
 }
 
 /* Unframed mode: buffered bytes first, else one read; >0, 0 on EOF, or MS_*. */
@@ -325,30 +388,40 @@ msgsock_read_raw(struct msgsock *ms, void *buf, size_t n)
 	return ms_read(ms, op_end(ms), buf, n);
 }
 
-/* One write; on a socket it neither blocks nor raises SIGPIPE. */
+/*
+ * One write that cannot block: on a socket at once, without SIGPIPE; on
+ * a pipe or tty (no SIGPIPE protection) only once a wait said it was
+ * ready, as its writev(2) could block.
+ */
 static ssize_t
-ms_writev(struct msgsock *ms, struct iovec *iov, int iovcnt)
+ms_try_writev(struct msgsock *ms, struct iovec *iov, int iovcnt, int ready)
 {
 	struct msghdr	 msg;
+	ssize_t		 n;
 
-	if (ms->notsock)
-		return writev(ms->fd, iov, iovcnt);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)iovcnt;
-	return sendmsg(ms->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (!ms->notsock) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)iovcnt;
+		n = sendmsg(ms->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != -1 || errno != ENOTSOCK)
+			return n;
+		ms->notsock = 1;
+	}
+	if (!ready) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return writev(ms->fd, iov, iovcnt);
 }
 
-/*
- * Writes all of iov, resuming after short writes.  A non-socket fd is
- * polled first, as its writev may block; it gets no SIGPIPE protection.
- */
+/* Writes all of iov, resuming after short writes and signals. */
 static int
 ms_write_all(struct msgsock *ms, struct iovec *iov, int iovcnt)
 {
 	long long	 end = op_end(ms);
 	ssize_t		 n = 0;
-	int		 r;
+	int		 r, ready = 0;
 
 	for (;;) {
 		for (; iovcnt > 0 && (size_t)n >= iov->iov_len; iov++, iovcnt--)
@@ -357,14 +430,18 @@ ms_write_all(struct msgsock *ms, struct iovec *iov, int iovcnt)
 			return MS_OK;
 		iov->iov_base = (char *)iov->iov_base + n;
 		iov->iov_len -= (size_t)n;
-		if (ms->notsock && (r = ms_wait(ms, end, POLLOUT)) != MS_OK)
-			return r;
-		if ((n = ms_writev(ms, iov, iovcnt)) != -1)
+		n = ms_try_writev(ms, iov, iovcnt, ready);
+		ready = 0;
+		if (n != -1) {
+			ms->answer_due = 1;
 			continue;
+		}
 		n = 0;
 		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return MS_ESYS;
-		if (errno != EINTR && (r = ms_wait(ms, end, POLLOUT)) != MS_OK)
+		if ((r = ms_wait(ms, end, POLLOUT)) == MS_OK)
+			ready = 1;
+		else if (r != MS_ESYS || errno != EINTR)
 			return r;
 	}
 }
@@ -397,19 +474,24 @@ msgsock_send(struct msgsock *ms, const char *text)
 	return msgsock_sendn(ms, text, strlen(text));
 }
 
-/* Formats into a buffer sized by a first vsnprintf pass, then sends it. */
+/*
+ * Formats on the stack when the text fits, else into a buffer sized by
+ * that first pass; then sends it.
+ */
 int
 msgsock_sendf(struct msgsock *ms, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*buf;
+	char	 small[SENDF_STACK], *buf;
 	int	 len, r, saved;
 
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (len < 0)
 		return MS_ESYS;
+	if ((size_t)len < sizeof(small))
+		return msgsock_sendn(ms, small, (size_t)len);
 	if ((buf = malloc((size_t)len + 1)) == NULL)
 		return MS_ESYS;
 	va_start(ap, fmt);

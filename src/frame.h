@@ -6,8 +6,10 @@
 #ifndef FRAME_H
 #define FRAME_H
 
-#include <stddef.h>
 #include <sys/types.h>
+
+#include <signal.h>
+#include <stddef.h>
 #include <time.h>
 
 #define FRAME_HDRLEN		10
@@ -27,19 +29,39 @@ enum msgsock_err {
 	MS_ESYS = -8		/* system error, errno is set */
 };
 
-struct msgsock;
+#define MSGSOCK_BUFSZ	4096
 
+/* Public for msgsock_init() without malloc; only frame.c uses the fields. */
+struct msgsock {
+	int		 fd;
+	int		 notsock;	/* pipe or tty: read/writev */
+	int		 answer_due;	/* sent since the last read */
+	size_t		 max_message;
+	int		 timeout;	/* ms per operation, -1: none */
+	int		(*interrupt)(void); /* non-zero: stop reading */
+	int		 masked;	/* wait with sigmask */
+	sigset_t	 sigmask;
+	long long	 deadline;	/* monotonic ms, -1: none */
+	size_t		 rpos;		/* next unread byte */
+	size_t		 rlen;		/* bytes held */
+	unsigned char	 rbuf[MSGSOCK_BUFSZ];
+};
+
+void		 msgsock_init(struct msgsock *, int fd, size_t max_message);
 struct msgsock	*msgsock_new(int fd, size_t max_message);
 void		 msgsock_free(struct msgsock *);
 int		 msgsock_fd(const struct msgsock *);
 void		 msgsock_set_timeout(struct msgsock *, int msec);
 void		 msgsock_set_deadline(struct msgsock *, const struct timespec *);
 void		 msgsock_set_interrupt(struct msgsock *, int (*)(void));
+void		 msgsock_set_sigmask(struct msgsock *, const sigset_t *);
 int		 msgsock_send(struct msgsock *, const char *);
 int		 msgsock_sendn(struct msgsock *, const char *, size_t);
 int		 msgsock_sendf(struct msgsock *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 msgsock_recv(struct msgsock *, char **, size_t *);
+int		 msgsock_recv_into(struct msgsock *, char *, size_t, char **,
+		    size_t *);
 ssize_t		 msgsock_read_raw(struct msgsock *, void *, size_t);
 int		 msgsock_write_raw(struct msgsock *, const void *, size_t);
 const char	*msgsock_strerror(int);

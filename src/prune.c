@@ -10,8 +10,8 @@
 #endif
 
 #include <sys/types.h>
+#include <sys/wait.h>
 
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,9 +48,12 @@ prune_child(const struct conf *c)
 	_exit(n == -1 ? 1 : 0);
 }
 
-/* Start a sweep if one is due and none runs; only in auth mode. */
+/*
+ * Start a sweep if one is due and none runs; only in auth mode.  The
+ * child keeps the parent's blocked signals: a stop waits for the sweep.
+ */
 void
-prune_tick(const struct conf *c, const sigset_t *childmask)
+prune_tick(const struct conf *c)
 {
 	pid_t	 pid;
 
@@ -62,10 +65,8 @@ prune_tick(const struct conf *c, const sigset_t *childmask)
 		log_warn("fork for the session sweep");
 		return;
 	}
-	if (pid == 0) {
-		(void)sigprocmask(SIG_SETMASK, childmask, NULL);
+	if (pid == 0)
 		prune_child(c);
-	}
 	prune_pid = pid;
 }
 
@@ -79,6 +80,13 @@ prune_wait(const struct conf *c)
 		return -1;
 	now = prune_now();
 	return prune_next <= now ? 0 : (long)(prune_next - now) * 1000;
+}
+
+/* Is a sweep running, so that there is a child to reap? */
+int
+prune_running(void)
+{
+	return prune_pid != 0;
 }
 
 /* Was pid the sweeper?  Then it is forgotten here, not as a client. */

@@ -5,14 +5,12 @@
 #define PRUNE_H
 
 #include <sys/types.h>
-#include <sys/wait.h>
-
-#include <signal.h>
 
 struct conf;
 
-void	prune_tick(const struct conf *, const sigset_t *);
+void	prune_tick(const struct conf *);
 long	prune_wait(const struct conf *);
+int	prune_running(void);
 int	prune_reaped(pid_t, int);
 
 #endif /* PRUNE_H */

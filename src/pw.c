@@ -2,7 +2,7 @@
  * pw.c: owns every secret the daemon handles: crypt(3) hashing and checks
  * (libxcrypt, yescrypt by default), the fake work done for unknown users,
  * the rehash decision, and session tokens (getrandom(2), SHA-256 from
- * libcrypto).  Every copy of a password or hash is wiped after use.
+ * libmd).  Every copy of a password or hash is wiped after use.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -13,12 +13,11 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <sha2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "log.h"
 #include "pw.h"
@@ -123,13 +122,23 @@ pw_needs_rehash(const char *hash, unsigned long cost)
 	return n == 0 || pw_params(hash) != n || strncmp(hash, setting, n) != 0;
 }
 
-/* Constant-time comparison of two strings; lengths are not secret. */
+/*
+ * Constant-time comparison of two strings; lengths are not secret.  The
+ * loop of OpenBSD's timingsafe_bcmp(3), which libbsd has only from 0.12.
+ */
 int
 secret_equal(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
+	const unsigned char *p = (const unsigned char *)a;
+	const unsigned char *q = (const unsigned char *)b;
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char diff = 0;
 
-	return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+	if (la != lb)
+		return 0;
+	for (i = 0; i < la; i++)
+		diff |= p[i] ^ q[i];
+	return diff == 0;
 }
 
 /* 256 random bits as lowercase hex. */
@@ -162,17 +171,21 @@ token_valid(const char *hex)
 	return hex[i] == '\0';
 }
 
-/* What the server stores: the SHA-256 of the token, in hex. */
+/* What the server stores: the SHA-256 of the token, in lowercase hex. */
 int
 token_digest(const char *hex, char digest[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
+	SHA2_CTX ctx;
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	size_t i;
 
-	if (!token_valid(hex) || EVP_Digest(hex, TOKEN_HEX_LEN, md, &len,
-	    EVP_sha256(), NULL) != 1 || len != 32)
+	if (!token_valid(hex))
 		return -1;
-	for (i = 0; i < len; i++)
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, (const uint8_t *)hex, TOKEN_HEX_LEN);
+	SHA256Final(md, &ctx);
+	for (i = 0; i < sizeof(md); i++)
 		snprintf(digest + 2 * i, 3, "%02x", md[i]);
+	explicit_bzero(&ctx, sizeof(ctx));
 	return 0;
 }

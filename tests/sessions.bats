@@ -136,3 +136,22 @@ load helpers
 	run chat ivan newsecret1 /quit
 	assert_line "authchat: Session expired or revoked; please log in"
 }
+
+@test "expired sessions never presented again are swept when the daemon starts" {
+	start_auth auth "hash_cost 1" "session_idle 3600" "session_lifetime 86400"
+	register ivan secret123
+	XDG_STATE_HOME=$TMP/xdg2 register olga secret123
+	idle=$(records sessions | head -1)
+	old=$(records sessions | tail -1)
+	fresh=$(printf '%064d' 7)
+	echo "$fresh ivan $(date +%s)" >"$STATE/sessions/$fresh"
+	chmod 600 "$STATE/sessions/$fresh"
+	touch -d "@$(($(date +%s) - 7200))" "$STATE/sessions/$idle"
+	sed -i "s/ [0-9]*\$/ $(($(date +%s) - 90000))/" "$STATE/sessions/$old"
+	stop_daemon
+	start_daemon -f "$TMP/auth.conf"
+	wait_for log_has "removed 2 expired sessions"
+	assert_equal "$(records sessions)" "$fresh"
+	run "$BUILDDIR/authchatctl" -f "$TMP/auth.conf" check
+	assert_output ok
+}

@@ -63,7 +63,7 @@ fi
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
     -Wall -Wextra $bsdflags $config -I$srcdir/src -I$fuzzdir"
 SANITIZE="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-LIBS="-lcrypt -lcrypto -lbsd -lpthread"
+LIBS="-lcrypt -lmd -lbsd -lpthread"
 
 # Sources of each target besides fuzz_TARGET.c and fuzz_common.c.
 sources() {
