@@ -287,8 +287,10 @@ chat_framed(struct chat *ch)
 /*
  * Serve one accepted connection from addr port; returns the child's exit
  * status.  The message socket is static, one per process: nothing is
- * allocated, and its buffer does not deepen the stack, each page of which
- * a child touches is a page copied.
+ * allocated, and its buffer does not deepen the stack (every stack page a
+ * child touches is a page copied).  fd stays open: the child's exit
+ * closes it, once the process is torn down, so a client that reconnects
+ * at once finds this child reaped rather than counted against its limits.
  */
 int
 chat_serve(const struct conf *conf, int fd, const char *addr, int port,
@@ -316,18 +318,19 @@ chat_serve(const struct conf *conf, int fd, const char *addr, int port,
 		chat_framed(&ch);
 	log_info("disconnected %s port %d: %s (%lu messages)", ch.addr,
 	    ch.port, ch.reason ? ch.reason : "done", ch.nmessages);
-	close(fd);	/* the last reference: the FIN goes out */
 	return ch.status;
 }
 
-/* The same, the peer given as an address. */
+/* The same, the peer given as an address; fd is closed after. */
 int
 chat_run(const struct conf *conf, int fd, const struct sockaddr_storage *ss,
     int done_fd)
 {
 	char addr[NET_ADDRSTRLEN];
-	int port;
+	int port, status;
 
 	net_addr_str(ss, addr, sizeof(addr), &port);
-	return chat_serve(conf, fd, addr, port, done_fd);
+	status = chat_serve(conf, fd, addr, port, done_fd);
+	close(fd);
+	return status;
 }

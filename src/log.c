@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,23 +173,25 @@ log_level(int pri)
 	return "info";
 }
 
-/* ISO-8601 local time, milliseconds, "+hh:mm" offset; never fails. */
+/*
+ * ISO-8601 UTC time with milliseconds and a "+00:00" offset; never fails.
+ * UTC, not local time: gmtime_r(3) takes no lock and reads no zone, so a
+ * forked child's two lines touch no more of libc than they must.
+ */
 static void
 log_timestamp(char *buf, size_t len)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 date[32], zone[8];
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 ||
-	    localtime_r(&ts.tv_sec, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
-	    strftime(zone, sizeof(zone), "%z", &tm) != 5) {
+	    gmtime_r(&ts.tv_sec, &tm) == NULL) {
 		(void)strlcpy(buf, "0000-00-00T00:00:00.000+00:00", len);
 		return;
 	}
-	(void)snprintf(buf, len, "%s.%03ld%.3s:%s", date,
-	    (long)(ts.tv_nsec / 1000000), zone, zone + 3);
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ld+00:00",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000));
 }
 
 /*
@@ -224,7 +227,28 @@ log_send(int fd, char *line, size_t size, int n)
 		;
 }
 
-/* File sink; getpid() per call so forked children log their own pid. */
+/* The pid for file lines: asked once per process (reset at fork). */
+static pid_t	 log_pid;
+
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
+
+static long
+log_getpid(void)
+{
+	static int	 hooked;
+
+	if (!hooked && pthread_atfork(NULL, NULL, log_forked) == 0)
+		hooked = 1;
+	if (log_pid == 0 || !hooked)
+		log_pid = getpid();
+	return (long)log_pid;
+}
+
+/* File sink; forked children log their own pid. */
 static void
 log_write_file(int pri, const char *msg)
 {
@@ -232,7 +256,7 @@ log_write_file(int pri, const char *msg)
 
 	log_timestamp(ts, sizeof(ts));
 	log_send(log_fd, line, sizeof(line), snprintf(line, sizeof(line),
-	    "%s %s[%ld]: %s: %s", ts, LOG_IDENT, (long)getpid(),
+	    "%s %s[%ld]: %s: %s", ts, LOG_IDENT, log_getpid(),
 	    log_level(pri), msg));
 }
 
