@@ -241,26 +241,29 @@ test_file_format(void)
 	CHECK(count_lines(content) == 1);
 }
 
-/* Local time with a "+hh:mm" offset, colon included. */
+/* UTC, "+00:00", whatever the zone: the hour is gmtime's, not local. */
 static void
 test_tz_offset(void)
 {
-	static const struct {
-		const char	*tz;
-		const char	*offset;
-	} t[] = {
-		{ "UTC0", "+00:00 authchatd[" },
-		{ "IST-5:30", "+05:30 authchatd[" },
-		{ "NST3:30", "-03:30 authchatd[" },
-	};
-	size_t	 i;
+	static const char *zones[] = { "UTC0", "IST-5:30", "NST3:30" };
+	char		 want[16];
+	struct tm	 tm;
+	time_t		 t;
+	size_t		 i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		setenv("TZ", t[i].tz, 1);
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		setenv("TZ", zones[i], 1);
 		tzset();
 		reset();
+		t = time(NULL);
 		log_info("tz");
-		CHECK(strstr(slurp(logpath), t[i].offset) == content + 23);
+		CHECK(strstr(slurp(logpath), "+00:00 authchatd[") ==
+		    content + 23);
+		/* the hour written is UTC's (unless the hour turned meanwhile) */
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want), "T%02d:", tm.tm_hour);
+		CHECK(strncmp(content + 10, want, 4) == 0 ||
+		    tm.tm_min == 59);
 	}
 	unsetenv("TZ");
 	tzset();
@@ -618,6 +621,31 @@ test_concurrent(void)
 	CHECK(all_lines_match(content));
 }
 
+/* A forked child's lines carry its own pid, though the parent's is kept. */
+static void
+test_child_pid(void)
+{
+	char	 want[64];
+	pid_t	 pid;
+	int	 status;
+
+	reset();
+	log_info("parent first");	/* the parent's pid is now asked */
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		log_info("from the child");
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	snprintf(want, sizeof(want), "authchatd[%ld]: info: from the child",
+	    (long)pid);
+	CHECK(strstr(slurp(logpath), want) != NULL);
+	log_info("parent again");
+	snprintf(want, sizeof(want), "authchatd[%ld]: info: parent again",
+	    (long)getpid());
+	CHECK(strstr(slurp(logpath), want) != NULL);
+}
+
 int
 main(void)
 {
@@ -635,6 +663,7 @@ main(void)
 	test_set_file_errors();
 	test_file_format();
 	test_tz_offset();
+	test_child_pid();
 	test_levels();
 	test_warn_strerror();
 	test_errno_preserved();
