@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 DEPS="build-essential autoconf automake pkgconf libcrypt-dev libbsd-dev
  libmd-dev bats bats-support bats-assert tmux netcat-openbsd socat mandoc
- clang clang-tidy cppcheck fail2ban procps devscripts valgrind
+ clang clang-tidy cppcheck fail2ban procps iproute2 devscripts valgrind
  libclang-rt-14-dev"
 
 install_deps() {

@@ -2,8 +2,9 @@
  * prune.c: owns the removal of expired sessions.  A session past
  * session_idle or session_lifetime is refused and removed when it is
  * presented; those never presented again are removed here, by a child
- * of the daemon that sweeps sessions/ at start and then every hour, so
- * the parent never blocks on the disk and no login pays for the sweep.
+ * of the daemon that sweeps sessions/ at start and then every hour, at
+ * idle priority, so the parent never blocks on the disk and no login
+ * pays for the sweep.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -12,6 +13,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,13 +38,30 @@ prune_now(void)
 	return ts.tv_sec;
 }
 
-/* The child: one locked sweep, one log line, exit. */
+/*
+ * The child: the listeners closed (a stopped daemon must not leave its
+ * port held by a sweep), SIGTERM back to its default so a stop ends it,
+ * idle priority so that clients never wait for it; one locked sweep, one
+ * log line, exit.
+ */
 static void __attribute__((noreturn))
-prune_child(const struct conf *c)
+prune_child(const struct conf *c, const int *fds, int nfds)
 {
-	long long	 now = time(NULL);
-	int		 n;
+	struct sched_param	 sp = { .sched_priority = 0 };
+	struct sigaction	 sa;
+	sigset_t		 term;
+	long long		 now = time(NULL);
+	int			 i, n;
 
+	for (i = 0; i < nfds; i++)
+		(void)close(fds[i]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigemptyset(&term);
+	(void)sigaddset(&term, SIGTERM);
+	(void)sigprocmask(SIG_UNBLOCK, &term, NULL);
+	(void)sched_setscheduler(0, SCHED_IDLE, &sp);
 	n = db_session_expire(now - c->session_idle,
 	    now - c->session_lifetime);
 	if (n > 0)
@@ -48,12 +69,9 @@ prune_child(const struct conf *c)
 	_exit(n == -1 ? 1 : 0);
 }
 
-/*
- * Start a sweep if one is due and none runs; only in auth mode.  The
- * child keeps the parent's blocked signals: a stop waits for the sweep.
- */
+/* Start a sweep if one is due and none runs; only in auth mode. */
 void
-prune_tick(const struct conf *c)
+prune_tick(const struct conf *c, const int *fds, int nfds)
 {
 	pid_t	 pid;
 
@@ -66,8 +84,16 @@ prune_tick(const struct conf *c)
 		return;
 	}
 	if (pid == 0)
-		prune_child(c);
+		prune_child(c, fds, nfds);
 	prune_pid = pid;
+}
+
+/* The daemon stops: so does a sweep (each removal is whole already). */
+void
+prune_stop(void)
+{
+	if (prune_pid != 0)
+		(void)kill(prune_pid, SIGTERM);
 }
 
 /* Milliseconds until the next sweep is due, for the parent's poll. */

@@ -8,7 +8,8 @@
 
 struct conf;
 
-void	prune_tick(const struct conf *);
+void	prune_tick(const struct conf *, const int *, int);
+void	prune_stop(void);
 long	prune_wait(const struct conf *);
 int	prune_running(void);
 int	prune_reaped(pid_t, int);

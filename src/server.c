@@ -443,6 +443,7 @@ server_stop(void)
 
 	for (i = 0; i < srv.nfds; i++)
 		close(srv.fds[i]);
+	prune_stop();
 	for (i = 0; i < srv.maxkids; i++)
 		if (srv.kids[i].pid != 0)
 			kill(srv.kids[i].pid, SIGTERM);
@@ -560,7 +561,7 @@ server_run(struct conf *conf, int (*reload)(struct conf *), int *fds,
 			if (pfd[i].revents & POLLIN)
 				server_accept(i);
 		pending = limits_log_flush();
-		prune_tick(srv.conf);
+		prune_tick(srv.conf, srv.fds, srv.nfds);
 	}
 	log_info("stopping, %d children to finish", srv.tab->nkids);
 	server_stop();

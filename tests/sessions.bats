@@ -155,3 +155,27 @@ load helpers
 	run "$BUILDDIR/authchatctl" -f "$TMP/auth.conf" check
 	assert_output ok
 }
+
+@test "a stop ends the session sweep and leaves the port free at once" {
+	start_auth auth "hash_cost 1"
+	register ivan secret123
+	stop_daemon
+	# enough live sessions (read, none removed) that the sweep outlasts
+	# the stop
+	seq 1 30000 | awk -v dir="$STATE/sessions" -v now="$(date +%s)" '{
+	    d = sprintf("%064x", $1); f = dir "/" d
+	    print d " ivan " now > f; close(f) }'
+	start_daemon -f "$TMP/auth.conf"
+	# only the parent holds the listening socket, not the sweeping child
+	run ss -Htlnp "sport = :$PORT"
+	assert_output --partial "pid=$DAEMON_PID,"
+	refute_output --regexp "pid=[0-9]+,.*pid=[0-9]+,"
+	stop_daemon
+	# the same port again: no sweeping child may still hold it
+	run "$AUTHCHATD" -u root -f "$TMP/auth.conf" -b 127.0.0.1 -p "$PORT" \
+	    -l "$TMP/authchatd.log" -P "$TMP/authchatd.pid"
+	assert_success
+	DAEMON_PID=$(cat "$TMP/authchatd.pid")
+	run chat /quit
+	assert_success
+}
