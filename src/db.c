@@ -441,6 +441,13 @@ db_mtime(int dir, const char *name)
 	return -1;
 }
 
+/* Is there an entry name in dir (a link counts, and is not followed)? */
+static int
+db_exists(int dir, const char *name)
+{
+	return faccessat(db_dfd[dir], name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Set a file's times to when; DB_NOTFOUND if it is not there. */
 static int
 db_stamp(int dir, const char *name, long long when)
@@ -880,8 +887,7 @@ db_user_add(const struct db_user *u)
 	if (db_put(&db_users, u, sizeof(*u), &r) == -1 ||
 	    !db_key_ok(&db_users, r.u.name) || (lock = db_lock()) == -1)
 		return -1;
-	if (faccessat(db_dfd[DB_D_USERS], r.u.name, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0)
+	if (db_exists(DB_D_USERS, r.u.name))
 		rc = DB_EXISTS;
 	else if ((rc = db_write(&db_users, &r, 0)) == 0) {
 		if (r.u.last_login > 0)
@@ -1009,8 +1015,7 @@ db_user_del(const char *name)
 
 	if (!db_key_ok(&db_users, name) || (lock = db_lock()) == -1)
 		return -1;
-	if (faccessat(db_dfd[DB_D_USERS], name, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	if (!db_exists(DB_D_USERS, name))
 		rc = DB_NOTFOUND;
 	else if ((rc = db_session_sweep(name, NULL, 0, 0)) != -1 &&
 	    (rc = db_remove(DB_D_USERS, name)) == 0) {
@@ -1151,11 +1156,9 @@ db_session_add(const struct db_session *s)
 	if (db_put(&db_sessions, s, sizeof(*s), &r) == -1 ||
 	    !db_key_ok(&db_sessions, r.s.digest) || (lock = db_lock()) == -1)
 		return -1;
-	if (faccessat(db_dfd[DB_D_SESSIONS], r.s.digest, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0)
+	if (db_exists(DB_D_SESSIONS, r.s.digest))
 		rc = DB_EXISTS;
-	else if (faccessat(db_dfd[DB_D_USERS], r.s.user, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	else if (!db_exists(DB_D_USERS, r.s.user))
 		rc = DB_NOTFOUND;
 	else
 		rc = db_write(&db_sessions, &r, s->last_used);
